@@ -1,0 +1,91 @@
+"""Typed errors of the failover domain.
+
+Every error says whether trying again can help, so the one place that maps domain errors to
+Temporal (``activities/_errors.py``) never has to guess from a name or a message::
+
+    FailoverError                      base; .retryable tells the truth
+    ├── ConfigError                    bad config or input (never retryable)
+    ├── DNSError                       DNS provider trouble
+    │   ├── DNSAuthError               401/403, bad TSIG key: a retry will fail the same way
+    │   ├── DNSNotFoundError           unknown zone or record
+    │   ├── DNSConflictError           record at neither the from nor the to value (compare-and-set)
+    │   ├── DNSRateLimitedError        429; retry after .retry_after seconds
+    │   └── DNSTransientError          5xx, timeout, connection refused: retry with backoff
+    ├── HookError                      a hook raised or timed out
+    └── PolicyRefusal                  the policy said no (cooldown, daily limit, ...)
+
+Messages name the zone, record, provider or field at fault, and never a secret.
+"""
+
+from __future__ import annotations
+
+
+class FailoverError(Exception):
+    """Base of every domain error. ``retryable`` says whether trying again can help."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
+        super().__init__(message)
+        if retryable is not None:
+            self.retryable = retryable
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+
+class ConfigError(FailoverError):
+    """The config or an input is invalid. ``field`` and ``value`` say which and what."""
+
+    def __init__(self, message: str, *, field: str | None = None, value: object = None) -> None:
+        super().__init__(message, retryable=False)
+        self.field = field
+        self.value = value
+
+
+class DNSError(FailoverError):
+    """A DNS provider could not do what was asked."""
+
+
+class DNSAuthError(DNSError):
+    retryable = False
+
+
+class DNSNotFoundError(DNSError):
+    retryable = False
+
+
+class DNSConflictError(DNSError):
+    """The record holds a value that is neither the one we move from nor the one we move to.
+
+    Someone else changed it; writing over it could send traffic somewhere nobody intended.
+    """
+
+    retryable = False
+
+
+class DNSRateLimitedError(DNSError):
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DNSTransientError(DNSError):
+    retryable = True
+
+
+class HookError(FailoverError):
+    """A hook failed. Retrying helps only if the hook itself says so."""
+
+
+class PolicyRefusal(FailoverError):
+    """The failover policy refused an operation; ``reason`` is the machine-readable cause."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
