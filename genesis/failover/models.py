@@ -57,3 +57,97 @@ class RecordSwitch(Model):
     @property
     def at_target(self) -> bool:
         return self.action in ("switched", "already_at_target")
+
+
+class HookSpec(Model):
+    """A hook as the failover workflow sees it: a name the worker resolves, never code or secrets."""
+
+    name: str
+    phase: Literal["pre_failover", "post_failover", "pre_failback", "post_failback", "on_failure"]
+    timeout_seconds: float = 30
+    max_attempts: int = 1
+    on_failure: Literal["abort", "continue"] = "abort"
+    # A hook runs in a dry run only when it says it has no side effects.
+    dry_run_safe: bool = False
+
+
+class HookOutcome(Model):
+    name: str
+    phase: str
+    ok: bool
+    skipped: bool = False
+    duration_seconds: float = 0.0
+    output: str | None = None
+    error: str | None = None
+
+
+class OperationRequest(Model):
+    """A manual failover or failback request (signal or update payload)."""
+
+    reason: str = Field("manual", max_length=500)
+    dry_run: bool = False
+    force: bool = False
+
+
+class FailoverInput(Model):
+    """Everything a FailoverWorkflow needs, fixed when it starts. No secrets."""
+
+    site: str
+    direction: Direction
+    trigger: Trigger
+    reason: str
+    dry_run: bool = False
+    force: bool = False
+    primary_ip: str
+    backup_ip: str
+    provider: str
+    records: list[RecordRef]
+    nameservers: list[str] = Field(default_factory=list)
+    propagation_timeout_seconds: float = 120
+    propagation_poll_seconds: float = 0.5
+    hooks: list[HookSpec] = Field(default_factory=list)
+
+    @property
+    def from_ip(self) -> str:
+        return self.primary_ip if self.direction == "failover" else self.backup_ip
+
+    @property
+    def to_ip(self) -> str:
+        return self.backup_ip if self.direction == "failover" else self.primary_ip
+
+
+class FailoverPlan(Model):
+    """What a dry run found: each record's current value and target, hooks, nameservers."""
+
+    records: list[RecordSwitch]
+    hooks: list[str]
+    skipped_hooks: list[str]
+    nameservers: list[str]
+
+
+class FailoverResult(Model):
+    success: bool
+    duration_seconds: float
+    dry_run: bool
+    outcome: Outcome
+    direction: Direction
+    trigger: Trigger
+    reason: str
+    site: str
+    workflow_id: str = ""
+    primary_ip: str
+    backup_ip: str
+    from_ip: str
+    to_ip: str
+    started_at: datetime
+    finished_at: datetime
+    records: list[RecordSwitch] = Field(default_factory=list)
+    propagation: dict[str, bool] = Field(default_factory=dict)
+    hooks: list[HookOutcome] = Field(default_factory=list)
+    plan: FailoverPlan | None = None
+    forced: bool = False
+    error: str | None = None
+
+    @property
+    def moved(self) -> list[str]:
+        return [r.domain for r in self.records if r.action == "switched"]

@@ -1,0 +1,81 @@
+"""The monitor's plan: the non-secret part of the config that the workflows act on.
+
+It is workflow input, so it is visible in the Web UI and replayable; secrets stay in the worker.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from genesis.failover.config import CheckConfig, FailoverConfig, PolicySettings
+from genesis.failover.hooks import HookRegistry
+from genesis.failover.models import Direction, FailoverInput, HookSpec, Model, RecordRef, Trigger
+from genesis.failover.state import SiteState
+
+
+class MonitorPlan(Model):
+    site: str
+    primary_ip: str
+    backup_ip: str
+    policy: PolicySettings
+    checks: list[CheckConfig]
+    provider: str
+    records: list[RecordRef]
+    nameservers: list[str] = Field(default_factory=list)
+    propagation_timeout_seconds: float = 120
+    propagation_poll_seconds: float = 0.5
+    hooks: list[HookSpec] = Field(default_factory=list)
+    task_queue: str
+    # Continue-as-new once history passes this many events, to keep replay cheap.
+    max_history_events: int = Field(4000, ge=100)
+
+    def operation_input(
+        self, direction: Direction, trigger: Trigger, reason: str, *, dry_run: bool, force: bool
+    ) -> FailoverInput:
+        return FailoverInput(
+            site=self.site,
+            direction=direction,
+            trigger=trigger,
+            reason=reason,
+            dry_run=dry_run,
+            force=force,
+            primary_ip=self.primary_ip,
+            backup_ip=self.backup_ip,
+            provider=self.provider,
+            records=self.records,
+            nameservers=self.nameservers,
+            propagation_timeout_seconds=self.propagation_timeout_seconds,
+            propagation_poll_seconds=self.propagation_poll_seconds,
+            hooks=[h for h in self.hooks if h.phase.endswith(direction) or h.phase == "on_failure"],
+        )
+
+
+class MonitorInput(Model):
+    plan: MonitorPlan
+    # Carried through continue-as-new; None on the very first run.
+    state: SiteState | None = None
+
+
+def build_monitor_plan(
+    config: FailoverConfig, hooks: HookRegistry | None = None, **overrides: object
+) -> MonitorPlan:
+    registry = hooks or HookRegistry()
+    specs = [s for phase_specs in registry.specs.values() for s in phase_specs]
+    plan = MonitorPlan(
+        site=config.site.name,
+        primary_ip=config.site.primary_ip,
+        backup_ip=config.site.backup_ip,
+        policy=config.policy,
+        checks=config.checks,
+        provider=config.dns.provider,
+        records=[
+            RecordRef(domain=r.domain, record_type=r.record_type, ttl=r.ttl or config.dns.ttl)
+            for r in config.dns.records
+        ],
+        nameservers=config.propagation.nameservers,
+        propagation_timeout_seconds=config.propagation.timeout_seconds,
+        propagation_poll_seconds=config.propagation.poll_interval_seconds,
+        hooks=specs,
+        task_queue=config.temporal.task_queue,
+    )
+    return plan.model_copy(update=overrides) if overrides else plan

@@ -1,0 +1,130 @@
+"""The monitor's state: per-check counters, failover state, history.
+
+One object, carried whole through continue-as-new, read by the ``status``/``health`` queries.
+Plain data: the decisions that change it live in ``policy.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from genesis.failover.models import (
+    Direction,
+    FailoverResult,
+    Model,
+    MonitorState,
+    Outcome,
+    RecordSwitch,
+    Trigger,
+)
+
+RecordSide = Literal["primary", "backup", "other", "unknown"]
+HISTORY_LIMIT = 50
+
+
+class CheckHealth(Model):
+    """What the monitor knows about one check. A new check is presumed healthy: a monitor that
+    restarts must see ``failure_threshold`` real failures before it may fail over."""
+
+    name: str
+    critical: bool = True
+    is_healthy: bool = True
+    consecutive_failures: int = 0
+    consecutive_successes: int = 0
+    last_error: str | None = None
+    last_checked: datetime | None = None
+    last_latency_ms: float | None = None
+    # Since when the check has been healthy without interruption (the failback window).
+    healthy_since: datetime | None = None
+    total_probes: int = 0
+    total_failures: int = 0
+    # The probe could not run (worker down, task lost): counted neither as a success nor as a
+    # failure, because our own trouble must never fail the site over.
+    probes_lost: int = 0
+    origin: str = ""
+
+
+class Decision(Model):
+    """What the policy said the last time it was asked, and why."""
+
+    allowed: bool
+    reason: str  # machine-readable: "cooldown", "daily_limit", "already_failed_over", ...
+    message: str
+    at: datetime
+
+
+class OperationRecord(Model):
+    """One failover or failback, in the monitor's history."""
+
+    workflow_id: str
+    direction: Direction
+    trigger: Trigger
+    reason: str
+    dry_run: bool = False
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcome: Outcome | None = None
+    success: bool | None = None
+    duration_seconds: float | None = None
+    records: list[RecordSwitch] = Field(default_factory=list)
+    error: str | None = None
+
+
+class SiteState(Model):
+    site: str
+    state: MonitorState = "normal"
+    checks: dict[str, CheckHealth] = Field(default_factory=dict)
+    # Where each record points, as far as our own writes and reads tell ("domain/TYPE" keys).
+    records: dict[str, RecordSide] = Field(default_factory=dict)
+    failover_count: int = 0
+    last_failover: datetime | None = None
+    # Start of the cooldown: the end of the last non-dry-run failover or failback.
+    last_change_at: datetime | None = None
+    # Start times of non-dry-run failovers in the last 24 h (the rolling daily limit).
+    recent_failovers: list[datetime] = Field(default_factory=list)
+    current: OperationRecord | None = None
+    history: list[OperationRecord] = Field(default_factory=list)
+    last_decision: Decision | None = None
+    last_refusal: Decision | None = None
+    runs: int = 1  # how many workflow runs (continue-as-new) this state has lived through
+
+    def remember(self, op: OperationRecord) -> None:
+        self.history.append(op)
+        del self.history[:-HISTORY_LIMIT]
+
+    def apply_result(self, result: FailoverResult) -> None:
+        """Fold a finished operation's result into the record map and the state machine."""
+        for rec in result.records:
+            if rec.action == "failed":
+                continue  # the read failed: we learnt nothing about where this record points
+            self.records[record_key(rec.domain, rec.record_type)] = side_of(rec, result)
+        if any(side == "backup" for side in self.records.values()):
+            self.state = "failed_over"
+        else:
+            self.state = "normal"
+
+    @property
+    def partial(self) -> bool:
+        """Some records at the backup and some not: traffic is split."""
+        sides = set(self.records.values())
+        return "backup" in sides and sides != {"backup"}
+
+    @property
+    def fully_failed_over(self) -> bool:
+        return bool(self.records) and all(s == "backup" for s in self.records.values())
+
+
+def record_key(domain: str, record_type: str) -> str:
+    return f"{domain.rstrip('.')}/{record_type}"
+
+
+def side_of(rec: RecordSwitch, result: FailoverResult) -> RecordSide:
+    values = [rec.target] if rec.at_target else rec.before
+    if values == [result.primary_ip]:
+        return "primary"
+    if values == [result.backup_ip]:
+        return "backup"
+    return "other" if values else "unknown"

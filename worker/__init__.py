@@ -1,0 +1,1 @@
+"""The worker process: load config once, build clients from the environment, run."""

@@ -1,0 +1,421 @@
+"""MonitorWorkflow (``failover-monitor-<site>``): probe, count, decide, fail over.
+
+One long-running workflow per site with one state object (``SiteState``). Each check runs on its
+own interval; checks that fall due together share one probe activity. Every decision is a pure
+function in ``genesis.failover.policy``; this class only schedules, records and reacts.
+Continue-as-new carries the whole state once history grows past the plan's limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payloads import ProbeBatchInput
+    from activities.probes import ProbeActivities
+    from genesis.failover import policy
+    from genesis.failover.config import CheckConfig, failover_workflow_id
+    from genesis.failover.models import (
+        Direction,
+        FailoverResult,
+        OperationRequest,
+        Trigger,
+    )
+    from genesis.failover.plan import MonitorInput, MonitorPlan
+    from genesis.failover.state import (
+        CheckHealth,
+        Decision,
+        OperationRecord,
+        SiteState,
+        record_key,
+    )
+    from genesis.failover.status import build_health, build_status, operation_summary
+    from workflows.failover import FailoverWorkflow
+
+# Checks due within this window of each other share one probe activity.
+BATCH_WINDOW = timedelta(milliseconds=50)
+
+
+class _Refused(Exception):
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.message)
+        self.decision = decision
+
+
+@workflow.defn(name="MonitorWorkflow")
+class MonitorWorkflow:
+    @workflow.init
+    def __init__(self, inp: MonitorInput) -> None:
+        self._plan: MonitorPlan = inp.plan
+        self._state: SiteState = inp.state or SiteState(site=inp.plan.site)
+        self._state.checks = self._sync_checks(self._plan.checks, self._state.checks)
+        self._next_due: dict[str, datetime] = {}
+        self._in_flight: set[str] = set()
+        self._wake = False
+
+    # --- main loop ------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: MonitorInput) -> None:
+        workflow.logger.info("monitoring site %s (%d checks)", self._plan.site, len(self._plan.checks))
+        while not self._should_continue_as_new():
+            now = workflow.now()
+            self._launch_due_probes(now)
+            self._evaluate(now)
+            self._show_details()
+            self._wake = False
+            try:
+                await workflow.wait_condition(lambda: self._wake, timeout=self._sleep_for(now))
+            except asyncio.TimeoutError:
+                pass
+        # Wait for probes, operations and handlers in flight: their results belong to this run's
+        # state, and a running failover child must not lose its parent mid-way.
+        await workflow.wait_condition(
+            lambda: not self._in_flight
+            and self._state.current is None
+            and workflow.all_handlers_finished()
+        )
+        self._state.runs += 1
+        workflow.continue_as_new(MonitorInput(plan=self._plan, state=self._state))
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._plan.max_history_events
+        )
+
+    def _sleep_for(self, now: datetime) -> float:
+        pending = [t for name, t in self._next_due.items() if name not in self._in_flight]
+        if not pending:
+            return 60.0
+        return max(0.001, (min(pending) - now).total_seconds())
+
+    # --- probing --------------------------------------------------------------------------------
+
+    def _launch_due_probes(self, now: datetime) -> None:
+        due: list[CheckConfig] = []
+        for check in self._plan.checks:
+            if check.name in self._in_flight:
+                continue
+            when = self._next_due.get(check.name, now)
+            if when <= now + BATCH_WINDOW:
+                due.append(check)
+                # Keep the cadence (no drift), but never try to catch up on missed ticks.
+                nxt = when + timedelta(seconds=check.interval_seconds)
+                self._next_due[check.name] = nxt if nxt > now else now + timedelta(
+                    seconds=check.interval_seconds
+                )
+        if due:
+            self._in_flight.update(c.name for c in due)
+            asyncio.create_task(self._probe(due))
+
+    async def _probe(self, checks: list[CheckConfig]) -> None:
+        longest = max(c.timeout_seconds for c in checks)
+        shortest_interval = min(c.interval_seconds for c in checks)
+        try:
+            batch = await workflow.execute_activity_method(
+                ProbeActivities.probe_checks,
+                ProbeBatchInput(checks=checks),
+                # Probes bound themselves; the margin covers the activity round trip.
+                start_to_close_timeout=timedelta(seconds=longest + 5),
+                # A probe that waited longer than an interval for a worker is stale: drop it.
+                schedule_to_start_timeout=timedelta(seconds=max(shortest_interval, 5)),
+                # A failed probe is data, not an error: nothing to retry.
+                retry_policy=RetryPolicy(maximum_attempts=1),
+                summary=f"probe {', '.join(c.name for c in checks)}"[:200],
+            )
+            by_name = {c.name: c for c in checks}
+            for result in batch.results:
+                check = by_name.get(result.check_name)
+                health = self._state.checks.get(result.check_name)
+                if check is None or health is None:
+                    continue  # the plan changed while the probe ran
+                before = health.is_healthy
+                after = policy.apply_probe(health, check, result)
+                self._state.checks[check.name] = after
+                if before != after.is_healthy:
+                    workflow.logger.info(
+                        "check %s is now %s", check.name, "healthy" if after.is_healthy else "UNHEALTHY"
+                    )
+        except ActivityError as err:
+            # Our own trouble (no worker, lost task) is counted as neither success nor failure:
+            # a dead worker must never fail a healthy site over.
+            for c in checks:
+                if c.name in self._state.checks:
+                    self._state.checks[c.name].probes_lost += 1
+            workflow.logger.warning("probe batch lost: %s", err.cause or err)
+        finally:
+            self._in_flight.difference_update(c.name for c in checks)
+            self._wake = True
+
+    # --- decisions ------------------------------------------------------------------------------
+
+    def _evaluate(self, now: datetime) -> None:
+        policy.prune_recent(self._state, now)
+        if self._state.current is not None:
+            return
+        decision = policy.decide_automatic_failover(self._state, self._plan.policy, now)
+        self._record_decision(decision)
+        if decision.allowed:
+            self._start_automatic("failover", decision.message)
+            return
+        back = policy.decide_automatic_failback(self._state, self._plan.policy, now)
+        if back.allowed:
+            self._record_decision(back)
+            self._start_automatic("failback", "primary recovered")
+
+    def _start_automatic(self, direction: Direction, reason: str) -> None:
+        task = self._begin(direction, "automatic", reason, dry_run=False, force=False)
+
+        async def guarded() -> None:
+            try:
+                await task
+            except _Refused as refused:
+                self._record_decision(refused.decision)
+
+        asyncio.create_task(guarded())
+
+    def _record_decision(self, decision: Decision) -> None:
+        last = self._state.last_decision
+        self._state.last_decision = decision
+        if not decision.allowed and decision.reason not in ("healthy", "in_progress"):
+            if last is None or last.reason != decision.reason:
+                workflow.logger.warning("automatic failover refused: %s", decision.message)
+            self._state.last_refusal = decision
+
+    def _begin(
+        self, direction: Direction, trigger: Trigger, reason: str, *, dry_run: bool, force: bool
+    ) -> asyncio.Task[FailoverResult]:
+        """Claim the site synchronously (no await before the claim), then run the child."""
+        op = OperationRecord(
+            workflow_id=failover_workflow_id(self._plan.site),
+            direction=direction,
+            trigger=trigger,
+            reason=reason,
+            dry_run=dry_run,
+            started_at=workflow.now(),
+        )
+        self._state.current = op
+        return asyncio.create_task(self._run_operation(op, force))
+
+    async def _run_operation(self, op: OperationRecord, force: bool) -> FailoverResult:
+        inp = self._plan.operation_input(
+            op.direction, op.trigger, op.reason, dry_run=op.dry_run, force=force
+        )
+        counts = policy.operation_counts_toward_limits(op.trigger, op.dry_run)
+        try:
+            handle = await workflow.start_child_workflow(
+                FailoverWorkflow.run,
+                inp,
+                id=op.workflow_id,
+                task_queue=self._plan.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                # A failover already under way finishes even if the monitor is terminated:
+                # half a DNS switch is worse than a finished one nobody is waiting for.
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary=(
+                    f"{op.direction.capitalize()} {self._plan.site}: {inp.from_ip} -> {inp.to_ip}"
+                    f" ({op.reason})"
+                )[:400],
+            )
+        except WorkflowAlreadyStartedError:
+            self._state.current = None
+            raise _Refused(
+                Decision(
+                    allowed=False,
+                    reason="in_progress",
+                    message=f"another operation holds {op.workflow_id}",
+                    at=workflow.now(),
+                )
+            ) from None
+        now = workflow.now()
+        if counts and not op.dry_run:
+            self._state.state = "failing_over" if op.direction == "failover" else "failing_back"
+            if op.direction == "failover":
+                self._state.recent_failovers.append(now)
+                self._state.failover_count += 1
+                self._state.last_failover = now
+        self._show_details()
+        try:
+            result: FailoverResult = await handle
+        except ChildWorkflowError as err:
+            # The child died without a result (terminated, timed out): nobody knows which
+            # records moved, and status must say so rather than guess.
+            result = self._failed_result(op, inp.from_ip, inp.to_ip, str(err.cause or err))
+            for rec in self._plan.records:
+                self._state.records[record_key(rec.domain, rec.record_type)] = "unknown"
+        self._finish(op, result, counts)
+        return result
+
+    def _failed_result(self, op: OperationRecord, from_ip: str, to_ip: str, error: str) -> FailoverResult:
+        now = workflow.now()
+        return FailoverResult(
+            success=False,
+            duration_seconds=(now - op.started_at).total_seconds(),
+            dry_run=op.dry_run,
+            outcome="failed",
+            direction=op.direction,
+            trigger=op.trigger,
+            reason=op.reason,
+            site=self._plan.site,
+            workflow_id=op.workflow_id,
+            primary_ip=self._plan.primary_ip,
+            backup_ip=self._plan.backup_ip,
+            from_ip=from_ip,
+            to_ip=to_ip,
+            started_at=op.started_at,
+            finished_at=now,
+            error=error,
+        )
+
+    def _finish(self, op: OperationRecord, result: FailoverResult, counts: bool) -> None:
+        now = workflow.now()
+        op.finished_at = now
+        op.outcome = result.outcome
+        op.success = result.success
+        op.duration_seconds = result.duration_seconds
+        op.records = result.records
+        op.error = result.error
+        # Reads done by a dry run are as true as a real run's: they update where records point.
+        self._state.apply_result(result)
+        if counts:
+            self._state.last_change_at = now
+        self._state.current = None
+        self._state.remember(op)
+        workflow.logger.info(
+            "%s %s: %s%s", op.direction, op.workflow_id, result.outcome,
+            f" ({result.error})" if result.error else "",
+        )
+        self._wake = True
+
+    # --- operator messages ----------------------------------------------------------------------
+
+    def _decide_manual(self, direction: Direction, req: OperationRequest) -> Decision:
+        return policy.decide_manual(
+            self._state,
+            self._plan.policy,
+            workflow.now(),
+            direction=direction,
+            dry_run=req.dry_run,
+            force=req.force,
+        )
+
+    async def _manual(self, direction: Direction, req: OperationRequest) -> FailoverResult:
+        decision = self._decide_manual(direction, req)
+        if not decision.allowed:
+            raise _Refused(decision)
+        reason = req.reason if direction == "failover" else (req.reason or "manual failback")
+        return await self._begin(direction, "manual", reason, dry_run=req.dry_run, force=req.force)
+
+    async def _manual_from_signal(self, direction: Direction, req: OperationRequest) -> None:
+        # A signal cannot be answered: a refusal is kept in status for the operator to read.
+        try:
+            await self._manual(direction, req)
+        except _Refused as refused:
+            self._state.last_refusal = refused.decision
+            workflow.logger.warning("manual %s refused: %s", direction, refused.decision.message)
+
+    @workflow.signal(name="manual_failover")
+    async def manual_failover(self, req: OperationRequest) -> None:
+        await self._manual_from_signal("failover", req)
+
+    @workflow.signal(name="manual_failback")
+    async def manual_failback(self, req: OperationRequest) -> None:
+        await self._manual_from_signal("failback", req)
+
+    @workflow.update(name="request_failover")
+    async def request_failover(self, req: OperationRequest) -> FailoverResult:
+        return await self._manual_update("failover", req)
+
+    @request_failover.validator
+    def _validate_failover(self, req: OperationRequest) -> None:
+        self._reject_unless_allowed("failover", req)
+
+    @workflow.update(name="request_failback")
+    async def request_failback(self, req: OperationRequest) -> FailoverResult:
+        return await self._manual_update("failback", req)
+
+    @request_failback.validator
+    def _validate_failback(self, req: OperationRequest) -> None:
+        self._reject_unless_allowed("failback", req)
+
+    def _reject_unless_allowed(self, direction: Direction, req: OperationRequest) -> None:
+        decision = self._decide_manual(direction, req)
+        if not decision.allowed:
+            raise _rejection(decision)
+
+    async def _manual_update(self, direction: Direction, req: OperationRequest) -> FailoverResult:
+        try:
+            return await self._manual(direction, req)
+        except _Refused as refused:
+            # Lost a race with another operation between validation and start.
+            raise _rejection(refused.decision) from None
+
+    @workflow.signal(name="apply_plan")
+    def apply_plan(self, plan: MonitorPlan) -> None:
+        """A worker started with a changed config: take its plan, keep every check's counters."""
+        if plan.site != self._plan.site:
+            workflow.logger.error("ignoring plan for site %s (this is %s)", plan.site, self._plan.site)
+            return
+        self._plan = plan
+        self._state.checks = self._sync_checks(plan.checks, self._state.checks)
+        self._next_due = {k: v for k, v in self._next_due.items() if k in self._state.checks}
+        self._wake = True
+
+    @workflow.query(name="status")
+    def status(self) -> dict[str, Any]:
+        return build_status(
+            self._state,
+            self._plan.policy,
+            workflow.now(),
+            primary_ip=self._plan.primary_ip,
+            backup_ip=self._plan.backup_ip,
+        )
+
+    @workflow.query(name="health")
+    def health(self) -> dict[str, Any]:
+        return build_health(self._state)
+
+    @workflow.query(name="history")
+    def history(self) -> list[dict[str, Any]]:
+        return [operation_summary(op) for op in self._state.history]
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _sync_checks(
+        checks: list[CheckConfig], known: dict[str, CheckHealth]
+    ) -> dict[str, CheckHealth]:
+        return {
+            c.name: (known[c.name].model_copy(update={"critical": c.critical}) if c.name in known
+                     else CheckHealth(name=c.name, critical=c.critical))
+            for c in checks
+        }
+
+    def _show_details(self) -> None:
+        s = self._state
+        lines = [f"**state:** {s.state}"]
+        if s.current:
+            lines.append(f"**running:** {s.current.direction} ({s.current.reason})")
+        for c in s.checks.values():
+            mark = "ok" if c.is_healthy else "UNHEALTHY"
+            err = f" - {c.last_error}" if c.last_error else ""
+            lines.append(f"- {c.name}: {mark}{err}")
+        workflow.set_current_details("\n".join(lines))
+
+
+def _rejection(decision: Decision) -> ApplicationError:
+    return ApplicationError(
+        f"refused ({decision.reason}): {decision.message}",
+        decision.reason,
+        type="PolicyRefusal",
+        non_retryable=True,
+    )
