@@ -44,6 +44,7 @@ class DnsActivities:
                 record_type=rec.record_type,
                 provider=self._provider.name,
                 target=inp.to_ip,
+                before=(exc.current or []) if isinstance(exc, DNSConflictError) else [],
                 action="refused" if isinstance(exc, DNSConflictError) else "failed",
                 error=str(exc),
             )

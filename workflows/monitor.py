@@ -59,6 +59,7 @@ class MonitorWorkflow:
         self._next_due: dict[str, datetime] = {}
         self._in_flight: set[str] = set()
         self._wake = False
+        self._bug: Exception | None = None
 
     # --- main loop ------------------------------------------------------------------------------
 
@@ -75,6 +76,10 @@ class MonitorWorkflow:
                 await workflow.wait_condition(lambda: self._wake, timeout=self._sleep_for(now))
             except asyncio.TimeoutError:
                 pass
+            if self._bug is not None:
+                # A bug in a background task fails the workflow task (Temporal retries it and
+                # the UI shows it) instead of silently wedging the monitor.
+                raise self._bug
         # Wait for probes, operations and handlers in flight: their results belong to this run's
         # state, and a running failover child must not lose its parent mid-way.
         await workflow.wait_condition(
@@ -180,6 +185,8 @@ class MonitorWorkflow:
                 await task
             except _Refused as refused:
                 self._record_decision(refused.decision)
+            except Exception as bug:  # surfaced by the main loop as a workflow-task failure
+                self._bug = bug
 
         asyncio.create_task(guarded())
 

@@ -60,9 +60,14 @@ class DNSConflictError(DNSError):
     """The record holds a value that is neither the one we move from nor the one we move to.
 
     Someone else changed it; writing over it could send traffic somewhere nobody intended.
+    ``current`` holds the values found, when the provider knows them.
     """
 
     retryable = False
+
+    def __init__(self, message: str, *, current: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 class DNSRateLimitedError(DNSError):

@@ -211,6 +211,6 @@ def decide_automatic_failback(state: SiteState, policy: PolicySettings, now: dat
     return Decision(allowed=True, reason="primary_recovered", message="primary healthy", at=now)
 
 
-def operation_counts_toward_limits(direction: Direction, trigger: Trigger, dry_run: bool) -> bool:
+def operation_counts_toward_limits(trigger: Trigger, dry_run: bool) -> bool:
     """Dry runs and drills change nothing, so they neither start a cooldown nor use the limit."""
     return not dry_run and trigger != "drill"

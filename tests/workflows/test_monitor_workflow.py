@@ -1,0 +1,363 @@
+"""MonitorWorkflow and FailoverWorkflow on the time-skipping test server.
+
+Real workflows, real DNS and hook activities over an in-memory zone (a fake provider, not a
+patch); only the probe activity is scripted, so 10 s intervals and a 5-minute cooldown pass in
+seconds of real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.dns import DnsActivities
+from activities.hooks import HookActivities
+from activities.payloads import ProbeBatchInput, ProbeBatchResult
+from genesis.failover.config import CheckConfig, PolicySettings
+from genesis.failover.dns.base import DNSProvider, RecordValues
+from genesis.failover.errors import DNSNotFoundError
+from genesis.failover.hooks import HookRegistry
+from genesis.failover.models import OperationRequest, ProbeResult, RecordRef
+from genesis.failover.plan import MonitorInput, MonitorPlan
+from workflows.failover import FailoverWorkflow
+from workflows.monitor import MonitorWorkflow
+
+PRIMARY, BACKUP = "192.0.2.10", "192.0.2.20"
+DOMAIN = "genesis.example.test"
+
+
+class MemoryZone(DNSProvider):
+    """A zone in memory that counts writes: the provider contract without a server."""
+
+    name = "memory"
+
+    def __init__(self, records: dict[str, str]) -> None:
+        self.records = dict(records)
+        self.writes = 0
+
+    async def read_record(self, domain: str, record_type: str) -> RecordValues:
+        if domain not in self.records:
+            raise DNSNotFoundError(f"no {record_type} record {domain} in memory zone")
+        return RecordValues(values=[self.records[domain]], ttl=60)
+
+    async def _replace(
+        self, domain: str, record_type: str, old_values: list[str], new_value: str, ttl: int
+    ) -> None:
+        self.writes += 1
+        self.records[domain] = new_value
+
+
+class ScriptedProbes:
+    """The probe activity, answering from a dict the test flips: {check: healthy}."""
+
+    def __init__(self) -> None:
+        self.healthy: dict[str, bool] = {}
+        self.calls = 0
+
+    @activity.defn(name="probe_checks")
+    async def probe_checks(self, inp: ProbeBatchInput) -> ProbeBatchResult:
+        self.calls += 1
+        now = datetime.now(UTC)
+        return ProbeBatchResult(
+            results=[
+                ProbeResult(
+                    check_name=c.name,
+                    healthy=self.healthy.get(c.name, True),
+                    latency_ms=1.0,
+                    error=None if self.healthy.get(c.name, True) else "connection refused",
+                    checked_at=now,
+                )
+                for c in inp.checks
+            ]
+        )
+
+
+class Lab:
+    def __init__(self, env: WorkflowEnvironment, task_queue: str) -> None:
+        self.env = env
+        self.task_queue = task_queue
+        self.zone = MemoryZone({DOMAIN: PRIMARY})
+        self.probes = ScriptedProbes()
+        self.hooks = HookRegistry()
+        self.hook_calls: list[str] = []
+
+    def plan(self, **policy: Any) -> MonitorPlan:
+        return MonitorPlan(
+            site=f"site-{uuid.uuid4().hex[:6]}",
+            primary_ip=PRIMARY,
+            backup_ip=BACKUP,
+            policy=PolicySettings(**policy),
+            checks=[
+                CheckConfig(name="api", check_type="tcp", target="127.0.0.1:9", interval_seconds=10),
+                CheckConfig(
+                    name="cache",
+                    check_type="tcp",
+                    target="127.0.0.1:9",
+                    interval_seconds=10,
+                    critical=False,
+                ),
+            ],
+            provider="memory",
+            records=[RecordRef(domain=DOMAIN)],
+            hooks=[s for specs in self.hooks.specs.values() for s in specs],
+            task_queue=self.task_queue,
+        )
+
+    def worker(self) -> Worker:
+        dns = DnsActivities(self.zone)
+        return Worker(
+            self.env.client,
+            task_queue=self.task_queue,
+            workflows=[MonitorWorkflow, FailoverWorkflow],
+            activities=[
+                self.probes.probe_checks,
+                dns.switch_dns,
+                dns.verify_propagation,
+                HookActivities(self.hooks).run_hook,
+            ],
+        )
+
+    async def start(self, plan: MonitorPlan) -> WorkflowHandle[Any, Any]:
+        return await self.env.client.start_workflow(
+            MonitorWorkflow.run,
+            MonitorInput(plan=plan),
+            id=f"failover-monitor-{plan.site}",
+            task_queue=self.task_queue,
+        )
+
+
+@pytest.fixture
+async def lab(time_skipping_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Lab]:
+    yield Lab(time_skipping_env, task_queue)
+
+
+async def until(
+    handle: WorkflowHandle[Any, Any],
+    env: WorkflowEnvironment,
+    pred: Callable[[dict[str, Any]], bool],
+    *,
+    step: float = 5,
+    limit: float = 900,
+) -> dict[str, Any]:
+    """Skip time in ``step``-second hops until the status satisfies ``pred``."""
+    waited = 0.0
+    while True:
+        status = await handle.query("status")
+        if pred(status):
+            return status
+        if waited >= limit:
+            raise AssertionError(f"condition not met after {limit}s of workflow time: {status}")
+        await env.sleep(step)
+        waited += step
+
+
+async def test_primary_dies_site_fails_over_once_and_cooldown_holds(lab: Lab) -> None:
+    plan = lab.plan()
+    async with lab.worker():
+        handle = await lab.start(plan)
+        await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["total_probes"] >= 2)
+        assert lab.zone.records[DOMAIN] == PRIMARY
+
+        lab.probes.healthy["api"] = False
+        status = await until(handle, lab.env, lambda s: s["state"] == "failed_over")
+        assert lab.zone.records[DOMAIN] == BACKUP
+        assert status["failover_count"] == 1
+        assert status["last_operation"]["trigger"] == "automatic"
+        assert "api unhealthy" in status["last_operation"]["reason"]
+        # It took three failures (threshold) at 10 s intervals, not one.
+        assert status["health"]["checks"]["api"]["consecutive_failures"] >= 3
+
+        # Recovery by hand, then a second outage inside the 5-minute cooldown: no second failover.
+        lab.probes.healthy["api"] = True
+        await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["is_healthy"])
+        result = await handle.execute_update(MonitorWorkflow.request_failback, OperationRequest(reason="fixed"))
+        assert result.success and lab.zone.records[DOMAIN] == PRIMARY
+        lab.probes.healthy["api"] = False
+        status = await until(
+            handle, lab.env, lambda s: (s["last_refusal"] or {}).get("reason") == "cooldown"
+        )
+        assert lab.zone.records[DOMAIN] == PRIMARY
+        assert status["failover_count"] == 1
+        assert status["cooldown_remaining_seconds"] > 0
+
+        # After the cooldown the site fails over again, by itself.
+        status = await until(handle, lab.env, lambda s: s["state"] == "failed_over", step=30)
+        assert status["failover_count"] == 2
+        await handle.terminate()
+
+
+async def test_non_critical_check_reports_but_never_fails_over(lab: Lab) -> None:
+    lab.probes.healthy["cache"] = False
+    async with lab.worker():
+        handle = await lab.start(lab.plan())
+        status = await until(
+            handle, lab.env, lambda s: not s["health"]["checks"]["cache"]["is_healthy"]
+        )
+        await lab.env.sleep(120)
+        status = await handle.query("status")
+        assert status["state"] == "normal" and lab.zone.writes == 0
+        assert status["health"]["overall_health"] is True
+        assert status["health"]["checks"]["cache"]["last_error"] == "connection refused"
+        await handle.terminate()
+
+
+async def test_auto_failover_off_says_why_in_status(lab: Lab) -> None:
+    async with lab.worker():
+        handle = await lab.start(lab.plan(auto_failover=False))
+        lab.probes.healthy["api"] = False
+        status = await until(handle, lab.env, lambda s: s["last_refusal"] is not None)
+        assert status["last_refusal"]["reason"] == "auto_failover_disabled"
+        assert lab.zone.writes == 0
+        await handle.terminate()
+
+
+async def test_updates_are_rejected_with_the_reason(lab: Lab) -> None:
+    async with lab.worker():
+        handle = await lab.start(lab.plan())
+        await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["total_probes"] >= 1)
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await handle.execute_update(MonitorWorkflow.request_failback, OperationRequest())
+        assert "not_failed_over" in str(info.value.cause)
+
+        first = await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="drill"))
+        assert first.success and first.outcome == "succeeded"
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="again"))
+        assert "already_failed_over" in str(info.value.cause)
+
+        # The primary is unhealthy now: failback is refused unless forced.
+        lab.probes.healthy["api"] = False
+        await until(handle, lab.env, lambda s: not s["health"]["checks"]["api"]["is_healthy"])
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await handle.execute_update(MonitorWorkflow.request_failback, OperationRequest())
+        assert "primary_unhealthy" in str(info.value.cause)
+        forced = await handle.execute_update(MonitorWorkflow.request_failback, OperationRequest(force=True))
+        assert forced.success and forced.forced and lab.zone.records[DOMAIN] == PRIMARY
+        await handle.terminate()
+
+
+async def test_dry_run_writes_nothing_runs_no_hooks_and_returns_the_plan(lab: Lab) -> None:
+    calls: list[str] = []
+
+    async def stop_trading() -> None:
+        calls.append("stop_trading")
+
+    lab.hooks.register("pre_failover", stop_trading)
+    async with lab.worker():
+        handle = await lab.start(lab.plan())
+        result = await handle.execute_update(
+            MonitorWorkflow.request_failover, OperationRequest(reason="rehearsal", dry_run=True)
+        )
+        assert result.success and result.dry_run and result.outcome == "dry_run"
+        assert lab.zone.writes == 0 and calls == []
+        assert result.plan.records[0].before == [PRIMARY]
+        assert result.plan.records[0].action == "would_switch"
+        assert result.plan.hooks == ["stop_trading"]
+        status = await handle.query("status")
+        assert status["state"] == "normal" and status["failover_count"] == 0
+        assert status["cooldown_remaining_seconds"] == 0
+
+        real = await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="real"))
+        assert real.success and calls == ["stop_trading"] and lab.zone.writes == 1
+        await handle.terminate()
+
+
+async def test_failing_pre_hook_aborts_before_any_dns_change(lab: Lab) -> None:
+    def refuse() -> None:
+        raise RuntimeError("exchange still has open orders")
+
+    lab.hooks.register("pre_failover", refuse, name="stop_trading")
+    async with lab.worker():
+        handle = await lab.start(lab.plan())
+        result = await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="x"))
+        assert not result.success and result.outcome == "aborted"
+        assert "open orders" in result.error
+        assert lab.zone.writes == 0 and lab.zone.records[DOMAIN] == PRIMARY
+        status = await handle.query("status")
+        assert status["state"] == "normal"
+        await handle.terminate()
+
+
+async def test_record_at_a_third_value_is_refused_unless_forced(lab: Lab) -> None:
+    lab.zone.records[DOMAIN] = "198.51.100.7"  # someone else moved it
+    async with lab.worker():
+        handle = await lab.start(lab.plan())
+        result = await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="x"))
+        assert not result.success and result.records[0].action == "refused"
+        assert lab.zone.records[DOMAIN] == "198.51.100.7"
+        forced = await handle.execute_update(
+            MonitorWorkflow.request_failover, OperationRequest(reason="x", force=True)
+        )
+        assert forced.success and lab.zone.records[DOMAIN] == BACKUP
+        await handle.terminate()
+
+
+async def test_signal_refusal_is_visible_in_status(lab: Lab) -> None:
+    async with lab.worker():
+        handle = await lab.start(lab.plan())
+        await handle.signal("manual_failback", OperationRequest())
+        status = await until(handle, lab.env, lambda s: s["last_refusal"] is not None, step=1)
+        assert status["last_refusal"]["reason"] == "not_failed_over"
+        await handle.signal("manual_failover", OperationRequest(reason="by signal"))
+        status = await until(handle, lab.env, lambda s: s["state"] == "failed_over", step=1)
+        assert status["last_operation"]["reason"] == "by signal"
+        await handle.terminate()
+
+
+async def test_continue_as_new_carries_every_piece_of_state(lab: Lab) -> None:
+    plan = lab.plan().model_copy(update={"max_history_events": 100})
+    async with lab.worker():
+        handle = await lab.start(plan)
+        await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="before CAN"))
+        lab.probes.healthy["api"] = False
+        await until(handle, lab.env, lambda s: not s["health"]["checks"]["api"]["is_healthy"])
+        first_run = (await handle.describe()).run_id
+        await lab.env.sleep(400)  # > 100 events of probing
+        latest = lab.env.client.get_workflow_handle(handle.id)
+        assert (await latest.describe()).run_id != first_run, "monitor never continued as new"
+        status = await latest.query("status")
+        assert status["state"] == "failed_over"
+        assert status["failover_count"] == 1
+        assert status["last_failover"] is not None
+        assert status["health"]["checks"]["api"]["is_healthy"] is False
+        assert status["health"]["checks"]["api"]["total_probes"] > 10
+        history = await latest.query("history")
+        assert [h["reason"] for h in history] == ["before CAN"]
+        await latest.terminate()
+
+
+async def test_one_operation_at_a_time(lab: Lab) -> None:
+    gate = asyncio.Event()
+
+    async def slow_hook() -> None:
+        await gate.wait()
+
+    lab.hooks.register("pre_failover", slow_hook, timeout_seconds=600)
+    async with lab.worker():
+        handle = await lab.start(lab.plan())
+        first = asyncio.create_task(
+            handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="one"))
+        )
+        await until(handle, lab.env, lambda s: s["current_operation"] is not None, step=1)
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="two"))
+        assert "in_progress" in str(info.value.cause)
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(MonitorWorkflow.request_failback, OperationRequest(force=True))
+        gate.set()
+        assert (await first).success
+        assert lab.zone.writes == 1
+        await handle.terminate()
+
+
+def _ts(delta: float) -> timedelta:
+    return timedelta(seconds=delta)
