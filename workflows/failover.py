@@ -124,7 +124,9 @@ class FailoverWorkflow:
         switched = await asyncio.gather(*(self._switch(inp, rec) for rec in inp.records))
         records.extend(switched)
         for rec in switched:
-            self._step(f"{rec.domain}: {rec.action} ({', '.join(rec.before) or '?'} -> {rec.target})")
+            self._step(
+                f"{rec.domain}: {rec.action} ({', '.join(rec.before) or '?'} -> {rec.target})"
+            )
         broken = [r for r in switched if r.action in ("refused", "failed")]
         if broken:
             error = "; ".join(f"{r.domain}: {r.error}" for r in broken)

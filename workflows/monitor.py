@@ -14,8 +14,12 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    WorkflowAlreadyStartedError,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.payloads import ProbeBatchInput
@@ -65,7 +69,9 @@ class MonitorWorkflow:
 
     @workflow.run
     async def run(self, inp: MonitorInput) -> None:
-        workflow.logger.info("monitoring site %s (%d checks)", self._plan.site, len(self._plan.checks))
+        workflow.logger.info(
+            "monitoring site %s (%d checks)", self._plan.site, len(self._plan.checks)
+        )
         while not self._should_continue_as_new():
             now = workflow.now()
             self._launch_due_probes(now)
@@ -74,7 +80,7 @@ class MonitorWorkflow:
             self._wake = False
             try:
                 await workflow.wait_condition(lambda: self._wake, timeout=self._sleep_for(now))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if self._bug is not None:
                 # A bug in a background task fails the workflow task (Temporal retries it and
@@ -83,9 +89,11 @@ class MonitorWorkflow:
         # Wait for probes, operations and handlers in flight: their results belong to this run's
         # state, and a running failover child must not lose its parent mid-way.
         await workflow.wait_condition(
-            lambda: not self._in_flight
-            and self._state.current is None
-            and workflow.all_handlers_finished()
+            lambda: (
+                not self._in_flight
+                and self._state.current is None
+                and workflow.all_handlers_finished()
+            )
         )
         self._state.runs += 1
         workflow.continue_as_new(MonitorInput(plan=self._plan, state=self._state))
@@ -115,8 +123,8 @@ class MonitorWorkflow:
                 due.append(check)
                 # Keep the cadence (no drift), but never try to catch up on missed ticks.
                 nxt = when + timedelta(seconds=check.interval_seconds)
-                self._next_due[check.name] = nxt if nxt > now else now + timedelta(
-                    seconds=check.interval_seconds
+                self._next_due[check.name] = (
+                    nxt if nxt > now else now + timedelta(seconds=check.interval_seconds)
                 )
         if due:
             self._in_flight.update(c.name for c in due)
@@ -148,7 +156,9 @@ class MonitorWorkflow:
                 self._state.checks[check.name] = after
                 if before != after.is_healthy:
                     workflow.logger.info(
-                        "check %s is now %s", check.name, "healthy" if after.is_healthy else "UNHEALTHY"
+                        "check %s is now %s",
+                        check.name,
+                        "healthy" if after.is_healthy else "UNHEALTHY",
                     )
         except ActivityError as err:
             # Our own trouble (no worker, lost task) is counted as neither success nor failure:
@@ -262,7 +272,9 @@ class MonitorWorkflow:
         self._finish(op, result, counts)
         return result
 
-    def _failed_result(self, op: OperationRecord, from_ip: str, to_ip: str, error: str) -> FailoverResult:
+    def _failed_result(
+        self, op: OperationRecord, from_ip: str, to_ip: str, error: str
+    ) -> FailoverResult:
         now = workflow.now()
         return FailoverResult(
             success=False,
@@ -298,7 +310,10 @@ class MonitorWorkflow:
         self._state.current = None
         self._state.remember(op)
         workflow.logger.info(
-            "%s %s: %s%s", op.direction, op.workflow_id, result.outcome,
+            "%s %s: %s%s",
+            op.direction,
+            op.workflow_id,
+            result.outcome,
             f" ({result.error})" if result.error else "",
         )
         self._wake = True
@@ -370,7 +385,9 @@ class MonitorWorkflow:
     def apply_plan(self, plan: MonitorPlan) -> None:
         """A worker started with a changed config: take its plan, keep every check's counters."""
         if plan.site != self._plan.site:
-            workflow.logger.error("ignoring plan for site %s (this is %s)", plan.site, self._plan.site)
+            workflow.logger.error(
+                "ignoring plan for site %s (this is %s)", plan.site, self._plan.site
+            )
             return
         self._plan = plan
         self._state.checks = self._sync_checks(plan.checks, self._state.checks)
@@ -402,8 +419,11 @@ class MonitorWorkflow:
         checks: list[CheckConfig], known: dict[str, CheckHealth]
     ) -> dict[str, CheckHealth]:
         return {
-            c.name: (known[c.name].model_copy(update={"critical": c.critical}) if c.name in known
-                     else CheckHealth(name=c.name, critical=c.critical))
+            c.name: (
+                known[c.name].model_copy(update={"critical": c.critical})
+                if c.name in known
+                else CheckHealth(name=c.name, critical=c.critical)
+            )
             for c in checks
         }
 

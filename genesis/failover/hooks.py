@@ -121,9 +121,7 @@ class HookRegistry:
         """Run one hook to completion or its timeout. Raises HookError on failure."""
         hook = self.hooks.get(spec.name)
         if hook is None:
-            raise HookError(
-                f"hook {spec.name!r} is not registered on this worker", retryable=False
-            )
+            raise HookError(f"hook {spec.name!r} is not registered on this worker", retryable=False)
         started = time.perf_counter()
         try:
             async with asyncio.timeout(spec.timeout_seconds):

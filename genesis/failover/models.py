@@ -60,7 +60,7 @@ class RecordSwitch(Model):
 
 
 class HookSpec(Model):
-    """A hook as the failover workflow sees it: a name the worker resolves, never code or secrets."""
+    """A hook as a workflow sees it: a name the worker resolves, never code or secrets."""
 
     name: str
     phase: Literal["pre_failover", "post_failover", "pre_failback", "post_failback", "on_failure"]

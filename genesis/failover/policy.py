@@ -125,7 +125,9 @@ def decide_automatic_failover(state: SiteState, policy: PolicySettings, now: dat
     """Should the monitor fail over by itself right now?"""
     bad = unhealthy_critical(state)
     if not bad:
-        return Decision(allowed=False, reason="healthy", message="all critical checks healthy", at=now)
+        return Decision(
+            allowed=False, reason="healthy", message="all critical checks healthy", at=now
+        )
     if state.current is not None:
         return _no("in_progress", f"a {state.current.direction} is already running", now)
     if state.fully_failed_over:
@@ -140,7 +142,9 @@ def decide_automatic_failover(state: SiteState, policy: PolicySettings, now: dat
     if limited is not None:
         limited.message = f"{describe_unhealthy(bad)}; {limited.message}"
         return limited
-    return Decision(allowed=True, reason="critical_unhealthy", message=describe_unhealthy(bad), at=now)
+    return Decision(
+        allowed=True, reason="critical_unhealthy", message=describe_unhealthy(bad), at=now
+    )
 
 
 def decide_manual(
@@ -161,9 +165,13 @@ def decide_manual(
             now,
         )
     if dry_run:
-        return Decision(allowed=True, reason="dry_run", message="dry run: nothing is written", at=now)
+        return Decision(
+            allowed=True, reason="dry_run", message="dry run: nothing is written", at=now
+        )
     if force:
-        return Decision(allowed=True, reason="forced", message="forced: policy gates skipped", at=now)
+        return Decision(
+            allowed=True, reason="forced", message="forced: policy gates skipped", at=now
+        )
     if direction == "failover":
         if state.fully_failed_over:
             return _no("already_failed_over", "every record already points at the backup", now)

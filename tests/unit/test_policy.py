@@ -144,8 +144,12 @@ def test_manual_failover_respects_cooldown_unless_forced() -> None:
     s = site(last_change_at=T0)
     d = policy.decide_manual(s, POLICY, T0, direction="failover", dry_run=False, force=False)
     assert not d.allowed and d.reason == "cooldown" and "force" in d.message
-    assert policy.decide_manual(s, POLICY, T0, direction="failover", dry_run=False, force=True).allowed
-    assert policy.decide_manual(s, POLICY, T0, direction="failover", dry_run=True, force=False).allowed
+    assert policy.decide_manual(
+        s, POLICY, T0, direction="failover", dry_run=False, force=True
+    ).allowed
+    assert policy.decide_manual(
+        s, POLICY, T0, direction="failover", dry_run=True, force=False
+    ).allowed
 
 
 def test_failback_refused_while_primary_unhealthy() -> None:
@@ -154,9 +158,13 @@ def test_failback_refused_while_primary_unhealthy() -> None:
     s.state = "failed_over"
     d = policy.decide_manual(s, POLICY, T0, direction="failback", dry_run=False, force=False)
     assert not d.allowed and d.reason == "primary_unhealthy"
-    assert policy.decide_manual(s, POLICY, T0, direction="failback", dry_run=False, force=True).allowed
+    assert policy.decide_manual(
+        s, POLICY, T0, direction="failback", dry_run=False, force=True
+    ).allowed
     s.checks["api"].is_healthy = True
-    assert policy.decide_manual(s, POLICY, T0, direction="failback", dry_run=False, force=False).allowed
+    assert policy.decide_manual(
+        s, POLICY, T0, direction="failback", dry_run=False, force=False
+    ).allowed
 
 
 def test_failback_when_nothing_failed_over_is_refused() -> None:
@@ -232,10 +240,14 @@ def switch(domain: str, action: str, before: str, target: str) -> RecordSwitch:
         (["refused", "refused"], "normal", False),
     ],
 )
-def test_result_says_exactly_which_records_moved(actions: list[str], state: str, partial: bool) -> None:
+def test_result_says_exactly_which_records_moved(
+    actions: list[str], state: str, partial: bool
+) -> None:
     s = SiteState(site="genesis")
     s.records = {"a.example.com/A": "primary", "b.example.com/A": "primary"}
-    recs = [switch(f"{d}.example.com", a, PRIMARY, BACKUP) for d, a in zip("ab", actions)]
+    recs = [
+        switch(f"{d}.example.com", a, PRIMARY, BACKUP) for d, a in zip("ab", actions, strict=True)
+    ]
     s.apply_result(result(recs))
     assert s.state == state
     assert s.partial is partial

@@ -97,7 +97,9 @@ class Lab:
             backup_ip=BACKUP,
             policy=PolicySettings(**policy),
             checks=[
-                CheckConfig(name="api", check_type="tcp", target="127.0.0.1:9", interval_seconds=10),
+                CheckConfig(
+                    name="api", check_type="tcp", target="127.0.0.1:9", interval_seconds=10
+                ),
                 CheckConfig(
                     name="cache",
                     check_type="tcp",
@@ -179,7 +181,9 @@ async def test_primary_dies_site_fails_over_once_and_cooldown_holds(lab: Lab) ->
         # Recovery by hand, then a second outage inside the 5-minute cooldown: no second failover.
         lab.probes.healthy["api"] = True
         await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["is_healthy"])
-        result = await handle.execute_update(MonitorWorkflow.request_failback, OperationRequest(reason="fixed"))
+        result = await handle.execute_update(
+            MonitorWorkflow.request_failback, OperationRequest(reason="fixed")
+        )
         assert result.success and lab.zone.records[DOMAIN] == PRIMARY
         lab.probes.healthy["api"] = False
         status = await until(
@@ -228,10 +232,14 @@ async def test_updates_are_rejected_with_the_reason(lab: Lab) -> None:
             await handle.execute_update(MonitorWorkflow.request_failback, OperationRequest())
         assert "not_failed_over" in str(info.value.cause)
 
-        first = await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="drill"))
+        first = await handle.execute_update(
+            MonitorWorkflow.request_failover, OperationRequest(reason="drill")
+        )
         assert first.success and first.outcome == "succeeded"
         with pytest.raises(WorkflowUpdateFailedError) as info:
-            await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="again"))
+            await handle.execute_update(
+                MonitorWorkflow.request_failover, OperationRequest(reason="again")
+            )
         assert "already_failed_over" in str(info.value.cause)
 
         # The primary is unhealthy now: failback is refused unless forced.
@@ -240,7 +248,9 @@ async def test_updates_are_rejected_with_the_reason(lab: Lab) -> None:
         with pytest.raises(WorkflowUpdateFailedError) as info:
             await handle.execute_update(MonitorWorkflow.request_failback, OperationRequest())
         assert "primary_unhealthy" in str(info.value.cause)
-        forced = await handle.execute_update(MonitorWorkflow.request_failback, OperationRequest(force=True))
+        forced = await handle.execute_update(
+            MonitorWorkflow.request_failback, OperationRequest(force=True)
+        )
         assert forced.success and forced.forced and lab.zone.records[DOMAIN] == PRIMARY
         await handle.terminate()
 
@@ -266,7 +276,9 @@ async def test_dry_run_writes_nothing_runs_no_hooks_and_returns_the_plan(lab: La
         assert status["state"] == "normal" and status["failover_count"] == 0
         assert status["cooldown_remaining_seconds"] == 0
 
-        real = await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="real"))
+        real = await handle.execute_update(
+            MonitorWorkflow.request_failover, OperationRequest(reason="real")
+        )
         assert real.success and calls == ["stop_trading"] and lab.zone.writes == 1
         await handle.terminate()
 
@@ -278,7 +290,9 @@ async def test_failing_pre_hook_aborts_before_any_dns_change(lab: Lab) -> None:
     lab.hooks.register("pre_failover", refuse, name="stop_trading")
     async with lab.worker():
         handle = await lab.start(lab.plan())
-        result = await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="x"))
+        result = await handle.execute_update(
+            MonitorWorkflow.request_failover, OperationRequest(reason="x")
+        )
         assert not result.success and result.outcome == "aborted"
         assert "open orders" in result.error
         assert lab.zone.writes == 0 and lab.zone.records[DOMAIN] == PRIMARY
@@ -291,7 +305,9 @@ async def test_record_at_a_third_value_is_refused_unless_forced(lab: Lab) -> Non
     lab.zone.records[DOMAIN] = "198.51.100.7"  # someone else moved it
     async with lab.worker():
         handle = await lab.start(lab.plan())
-        result = await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="x"))
+        result = await handle.execute_update(
+            MonitorWorkflow.request_failover, OperationRequest(reason="x")
+        )
         assert not result.success and result.records[0].action == "refused"
         assert lab.zone.records[DOMAIN] == "198.51.100.7"
         forced = await handle.execute_update(
@@ -317,7 +333,9 @@ async def test_continue_as_new_carries_every_piece_of_state(lab: Lab) -> None:
     plan = lab.plan().model_copy(update={"max_history_events": 100})
     async with lab.worker():
         handle = await lab.start(plan)
-        await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="before CAN"))
+        await handle.execute_update(
+            MonitorWorkflow.request_failover, OperationRequest(reason="before CAN")
+        )
         lab.probes.healthy["api"] = False
         await until(handle, lab.env, lambda s: not s["health"]["checks"]["api"]["is_healthy"])
         first_run = (await handle.describe()).run_id
@@ -349,10 +367,14 @@ async def test_one_operation_at_a_time(lab: Lab) -> None:
         )
         await until(handle, lab.env, lambda s: s["current_operation"] is not None, step=1)
         with pytest.raises(WorkflowUpdateFailedError) as info:
-            await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="two"))
+            await handle.execute_update(
+                MonitorWorkflow.request_failover, OperationRequest(reason="two")
+            )
         assert "in_progress" in str(info.value.cause)
         with pytest.raises(WorkflowUpdateFailedError):
-            await handle.execute_update(MonitorWorkflow.request_failback, OperationRequest(force=True))
+            await handle.execute_update(
+                MonitorWorkflow.request_failback, OperationRequest(force=True)
+            )
         gate.set()
         assert (await first).success
         assert lab.zone.writes == 1
