@@ -163,8 +163,15 @@ class CheckConfig(StrictModel):
             host, sep, port = t.rpartition(":")
             if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"tcp check target must be host:port, got {t!r}")
+        if self.check_type == "http" and re.match(r"^https?://[^/@]*:[^/@]*@", t):
+            raise ValueError(
+                "http check target must not contain a password (it would be stored in "
+                "workflow history)"
+            )
         if self.check_type == "database" and re.match(r"^postgres(ql)?://", t):
-            if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", t):
+            if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", t) or re.search(
+                r"[?&]password=", t
+            ):
                 raise ValueError(
                     "database DSN must not contain a password (it would be stored in workflow "
                     "history); name an environment variable with password_env"
@@ -303,14 +310,16 @@ class NotificationsSettings(StrictModel):
 
 
 class FailoverConfig(StrictModel):
-    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    temporal: TemporalSettings = Field(default_factory=lambda: TemporalSettings())
     site: SiteSettings
-    policy: PolicySettings = Field(default_factory=PolicySettings)
+    policy: PolicySettings = Field(default_factory=lambda: PolicySettings())
     checks: list[CheckConfig] = Field(min_length=1)
     dns: DnsSettings
-    propagation: PropagationSettings = Field(default_factory=PropagationSettings)
-    hooks: HooksSettings = Field(default_factory=HooksSettings)
-    notifications: NotificationsSettings = Field(default_factory=NotificationsSettings)
+    propagation: PropagationSettings = Field(default_factory=lambda: PropagationSettings())
+    hooks: HooksSettings = Field(default_factory=lambda: HooksSettings())
+    notifications: NotificationsSettings = Field(
+        default_factory=lambda: NotificationsSettings()
+    )
 
     @model_validator(mode="after")
     def _unique_checks(self) -> FailoverConfig:
