@@ -1,0 +1,285 @@
+"""`genesis-failover`: the operator's command line.
+
+Exit codes: 0 success, 1 operation failed or refused (or Temporal unreachable), 2 bad input or
+config, with a message naming the field and the value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from genesis.failover import render
+from genesis.failover.config import FailoverConfig, load_config, monitor_workflow_id
+from genesis.failover.errors import ConfigError, FailoverError
+
+DEFAULT_CONFIG = "genesis-failover.toml"
+
+
+class OperationFailed(Exception):
+    """Exit 1 with this message."""
+
+
+def _positive_reason(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("--reason must not be empty")
+    if len(text) > 500:
+        raise argparse.ArgumentTypeError(f"--reason is {len(text)} characters; at most 500")
+    return text
+
+
+def _common(*, top: bool) -> argparse.ArgumentParser:
+    # -c and --json work before or after the command; a subcommand must not overwrite the value
+    # given before it with its default, hence SUPPRESS below the top level.
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(
+        "-c",
+        "--config",
+        default=os.environ.get("GENESIS_FAILOVER_CONFIG", DEFAULT_CONFIG)
+        if top
+        else argparse.SUPPRESS,
+        help=f"config file (default: $GENESIS_FAILOVER_CONFIG or {DEFAULT_CONFIG})",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="machine-readable output",
+    )
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common(top=False)
+    parser = argparse.ArgumentParser(
+        prog="genesis-failover",
+        description="Automatic and manual failover between primary and backup, on Temporal.",
+        parents=[_common(top=True)],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("validate", parents=[common], help="check the config, show what is monitored")
+    sub.add_parser("check", parents=[common], help="run every probe once, here, without Temporal")
+    dev = sub.add_parser(
+        "dev", parents=[common], help="dev server + worker + monitor in one process tree"
+    )
+    dev.add_argument("--temporal-address", help="use this Temporal instead of starting one")
+    dev.add_argument("--data-dir", default=".genesis", help="SQLite file and lab state (.genesis)")
+    dev.add_argument(
+        "--lab",
+        action="store_true",
+        help="also start a local BIND9 and a demo primary service shaped by the config",
+    )
+    sub.add_parser(
+        "worker", parents=[common], help="run the worker; make sure the monitor is running"
+    )
+    sub.add_parser("status", parents=[common], help="failover state and health")
+    fo = sub.add_parser("failover", parents=[common], help="fail over to the backup")
+    fo.add_argument("--reason", required=True, type=_positive_reason)
+    fo.add_argument("--dry-run", action="store_true", help="plan only: no writes, no hooks")
+    fo.add_argument("--force", action="store_true", help="skip policy gates (cooldown, limit)")
+    fb = sub.add_parser("failback", parents=[common], help="return traffic to the primary")
+    fb.add_argument("--reason", default="manual failback", type=_positive_reason)
+    fb.add_argument("--dry-run", action="store_true")
+    fb.add_argument("--force", action="store_true", help="even if the primary is unhealthy")
+    sub.add_parser("history", parents=[common], help="past failovers and failbacks")
+    return parser
+
+
+def _print(args: argparse.Namespace, data: Any, text: Callable[[Any], str]) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        print(text(data))
+
+
+# --- commands without Temporal -------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace, config: FailoverConfig) -> int:
+    from genesis.failover.dns import build_provider
+    from genesis.failover.hooks import HookRegistry
+
+    # Resolve what the worker will resolve: hook imports and provider secrets.
+    HookRegistry().add_config(config.hooks)
+    build_provider(config.dns, os.environ)
+    _print(args, config.model_dump(mode="json"), lambda _: render.config_summary(config))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, config: FailoverConfig) -> int:
+    from genesis.failover.probes import run_probes
+
+    results = asyncio.run(run_probes(list(config.checks), origin="cli"))
+    critical = {c.name: c.critical for c in config.checks}
+    data = [r.model_dump(mode="json") for r in results]
+
+    def text(_: Any) -> str:
+        return render.table(
+            ["CHECK", "RESULT", "LATENCY", "ERROR"],
+            [
+                [
+                    r.check_name,
+                    render.paint("ok", "green") if r.healthy else render.paint("FAIL", "red"),
+                    f"{r.latency_ms:.1f}ms",
+                    r.error or "-",
+                ]
+                for r in results
+            ],
+        )
+
+    _print(args, data, text)
+    return 0 if all(r.healthy for r in results if critical[r.check_name]) else 1
+
+
+def cmd_dev(args: argparse.Namespace, config: FailoverConfig) -> int:
+    from genesis.failover.dev import run_dev
+
+    return asyncio.run(
+        run_dev(
+            config,
+            config_path=args.config,
+            temporal_address=args.temporal_address,
+            data_dir=Path(args.data_dir),
+            lab=args.lab,
+        )
+    )
+
+
+def cmd_worker(args: argparse.Namespace, config: FailoverConfig) -> int:
+    import signal
+
+    from worker.main import run_worker
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(config, stop=stop)
+
+    asyncio.run(run())
+    return 0
+
+
+# --- commands that talk to the monitor -----------------------------------------------------------
+
+
+async def _monitor(config: FailoverConfig) -> Any:
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    try:
+        client = await Client.connect(
+            config.temporal.address,
+            namespace=config.temporal.namespace,
+            data_converter=pydantic_data_converter,
+        )
+    except Exception as exc:
+        raise OperationFailed(
+            f"cannot reach Temporal at {config.temporal.address}: {exc}"
+        ) from None
+    return client.get_workflow_handle(monitor_workflow_id(config.site.name))
+
+
+async def _query(config: FailoverConfig, name: str) -> Any:
+    from temporalio.service import RPCError
+
+    handle = await _monitor(config)
+    try:
+        return await handle.query(name)
+    except RPCError as exc:
+        raise OperationFailed(
+            f"cannot query {handle.id}: {exc.message} (is `genesis-failover worker` running?)"
+        ) from None
+
+
+def cmd_status(args: argparse.Namespace, config: FailoverConfig) -> int:
+    status = asyncio.run(_query(config, "status"))
+    _print(args, status, render.status_text)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, config: FailoverConfig) -> int:
+    items = asyncio.run(_query(config, "history"))
+    _print(args, items, render.history_text)
+    return 0
+
+
+def _operation(direction: str) -> Callable[[argparse.Namespace, FailoverConfig], int]:
+    def command(args: argparse.Namespace, config: FailoverConfig) -> int:
+        from genesis.failover.models import OperationRequest
+
+        req = OperationRequest(reason=args.reason, dry_run=args.dry_run, force=args.force)
+        result = asyncio.run(_request(config, direction, req))
+        _print(args, result, render.result_text)
+        return 0 if result.get("success") else 1
+
+    return command
+
+
+async def _request(config: FailoverConfig, direction: str, req: Any) -> dict[str, Any]:
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.exceptions import ApplicationError
+    from temporalio.service import RPCError
+
+    from workflows.monitor import MonitorWorkflow
+
+    handle = await _monitor(config)
+    update = (
+        MonitorWorkflow.request_failover
+        if direction == "failover"
+        else MonitorWorkflow.request_failback
+    )
+    try:
+        result = await handle.execute_update(update, req)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        msg = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+        raise OperationFailed(f"{direction} {msg}") from None
+    except RPCError as exc:
+        raise OperationFailed(
+            f"cannot reach {handle.id}: {exc.message} (is `genesis-failover worker` running?)"
+        ) from None
+    return result.model_dump(mode="json")
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, FailoverConfig], int]] = {
+    "validate": cmd_validate,
+    "check": cmd_check,
+    "dev": cmd_dev,
+    "worker": cmd_worker,
+    "status": cmd_status,
+    "failover": _operation("failover"),
+    "failback": _operation("failback"),
+    "history": cmd_history,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        return COMMANDS[args.command](args, config)
+    except ConfigError as exc:
+        print(f"genesis-failover: {exc}", file=sys.stderr)
+        return 2
+    except (OperationFailed, FailoverError) as exc:
+        print(f"genesis-failover: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def entrypoint() -> None:
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The Temporal SDK's runtime can abort at interpreter exit right after a client call
+    # (sdk-python issue 300); the exit code is the contract, so leave without teardown.
+    os._exit(code)

@@ -1,0 +1,164 @@
+"""`genesis-failover dev`: the embedded default, in one process tree.
+
+Starts a Temporal dev server (SQLite file under `.genesis/`, Web UI) unless an address is given,
+optionally a local lab shaped by the config (BIND9 primary + secondaries, a demo HTTP primary),
+then the worker and the monitor. Ctrl-C stops all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import secrets
+import signal
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from genesis.failover.config import FailoverConfig
+from genesis.lab.bind9 import Bind9Lab
+from genesis.lab.http_target import DemoService
+from genesis.lab.ports import free_port
+from genesis.lab.temporal_dev import TemporalDevServer
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def preferred_port(host: str, port: int) -> int:
+    """The usual port when it is free (stable URLs for people), a free one otherwise."""
+    return port if _port_free(host, port) else free_port(host)
+
+
+def _host_port(text: str, default: int = 53) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    return (host, int(port)) if sep and port.isdigit() else (text, default)
+
+
+class Lab:
+    """The local stand-ins a newcomer needs to see a real failover with no cloud account."""
+
+    def __init__(self, config: FailoverConfig, workdir: Path) -> None:
+        self.config = config
+        self.workdir = workdir
+        self.bind9: Bind9Lab | None = None
+        self.services: list[DemoService] = []
+
+    def start(self) -> None:
+        c = self.config
+        rfc = c.dns.rfc2136
+        if rfc is not None:
+            host, port = _host_port(rfc.server)
+            secondaries = [
+                p for h, p in map(_host_port, c.propagation.nameservers) if p != port
+            ]
+            secret = None
+            if rfc.tsig_secret_env:
+                secret = os.environ.get(rfc.tsig_secret_env)
+                if not secret:
+                    # The lab makes its own key and hands it to this process's worker.
+                    secret = base64.b64encode(secrets.token_bytes(32)).decode()
+                    os.environ[rfc.tsig_secret_env] = secret
+            self.bind9 = Bind9Lab(
+                self.workdir / "bind9",
+                zone=rfc.zone,
+                records={r.domain.rstrip(".") + ".": c.site.primary_ip for r in c.dns.records},
+                ttl=c.dns.ttl,
+                primary_port=port,
+                secondary_ports=secondaries,
+                tsig_key_name=rfc.tsig_key_name or "ddns-key",
+                tsig_secret=secret,
+                tsig_algorithm=rfc.tsig_algorithm,
+            ).start()
+        for check in c.checks:
+            if check.check_type != "http":
+                continue
+            url = urlsplit(check.target)
+            if url.hostname in ("127.0.0.1", "localhost") and url.port:
+                self.services.append(DemoService(url.hostname, url.port).start())
+
+    def stop(self) -> None:
+        for svc in self.services:
+            svc.stop()
+        if self.bind9 is not None:
+            self.bind9.stop()
+
+    def describe(self) -> list[str]:
+        lines = []
+        if self.bind9:
+            lines.append(f"lab BIND9: primary {self.bind9.primary}, all {', '.join(self.bind9.servers)}")
+        for svc in self.services:
+            lines.append(
+                f"lab primary service: {svc.url}  (make it die: curl -X POST "
+                f"http://{svc.host}:{svc.port}/down)"
+            )
+        return lines
+
+
+async def run_dev(
+    config: FailoverConfig,
+    *,
+    config_path: str,
+    temporal_address: str | None,
+    data_dir: Path,
+    lab: bool,
+    ui_port: int = 8233,
+    port: int = 7233,
+) -> int:
+    from worker.main import run_worker
+
+    server = None
+    the_lab = None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        if temporal_address is None:
+            server = TemporalDevServer(
+                data_dir / "temporal.db",
+                port=preferred_port("127.0.0.1", port),
+                ui_port=preferred_port("127.0.0.1", ui_port),
+            ).start()
+            temporal_address = server.address
+        config = config.model_copy(
+            update={"temporal": config.temporal.model_copy(update={"address": temporal_address})}
+        )
+        if lab:
+            the_lab = Lab(config, data_dir / "lab")
+            the_lab.start()
+        started = asyncio.Event()
+        worker = asyncio.create_task(run_worker(config, stop=stop, started=started))
+        done, _ = await asyncio.wait(
+            {worker, asyncio.create_task(started.wait())}, return_when=asyncio.FIRST_COMPLETED
+        )
+        if worker in done:
+            worker.result()  # raises the worker's startup error
+        site = config.site.name
+        print(f"Temporal {temporal_address}" + (f"  Web UI {server.ui_url}" if server else ""))
+        if server:
+            print(
+                f"  monitor: {server.ui_url}/namespaces/{config.temporal.namespace}"
+                f"/workflows/failover-monitor-{site}"
+            )
+        for line in the_lab.describe() if the_lab else []:
+            print(line)
+        print(f"status:   genesis-failover -c {config_path} status")
+        print(f"failover: genesis-failover -c {config_path} failover --reason test --dry-run")
+        print("Ctrl-C stops everything.", flush=True)
+        await worker
+        return 0
+    finally:
+        stop.set()
+        if the_lab:
+            the_lab.stop()
+        if server:
+            server.stop()
