@@ -1,0 +1,32 @@
+"""Free loopback ports for labs and tests.
+
+A DNS server listens on UDP *and* TCP with the same number, so a port is only "free" here when
+both protocols could bind it. Another process on this machine may hold well-known ports (5300,
+7233, ...): labs and tests always take a port from here instead of hard-coding one.
+"""
+
+from __future__ import annotations
+
+import socket
+
+__all__ = ["free_port"]
+
+
+def free_port(host: str = "127.0.0.1", *, attempts: int = 50) -> int:
+    """A port number that is free on ``host`` for both UDP and TCP right now.
+
+    The kernel picks a free UDP port; we keep it only if TCP can bind the same number too.
+    (There is an unavoidable window between returning and the caller binding it.)
+    """
+    for _ in range(attempts):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((host, 0))
+            port: int = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    tcp.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    raise OSError(f"no port free for both UDP and TCP on {host} after {attempts} attempts")

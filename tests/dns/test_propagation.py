@@ -1,0 +1,210 @@
+"""Propagation checks against tiny loopback nameservers speaking the real DNS wire format."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rrset
+import pytest
+
+from genesis.failover.dns import query_nameserver, verify_dns_propagation, wait_for_propagation
+from genesis.failover.errors import DNSTransientError
+from genesis.lab import Bind9Lab, free_port
+
+NAME = "www.example.test"
+IP, OLD_IP = "198.51.100.10", "192.0.2.10"
+
+# (query number, query) -> response, or None to drop the query (a lost datagram).
+Answer = Callable[[int, dns.message.Message], dns.message.Message | None]
+
+
+def answering(
+    *values: str, drop_first: int = 0, rcode: int = dns.rcode.NOERROR, truncate: bool = False
+) -> Answer:
+    def answer(n: int, q: dns.message.Message) -> dns.message.Message | None:
+        if n <= drop_first:
+            return None
+        r = dns.message.make_response(q)
+        r.set_rcode(dns.rcode.Rcode.make(rcode))
+        if truncate:
+            r.flags |= dns.flags.TC
+        elif values:
+            qname = q.question[0].name
+            r.answer.append(dns.rrset.from_text(qname, 60, "IN", "A", *values))
+        return r
+
+    return answer
+
+
+class FakeNameserver(asyncio.DatagramProtocol):
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self.queries = 0
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a datagram transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.queries += 1
+        response = self.answer(self.queries, dns.message.from_wire(data))
+        if response is not None and self.transport is not None:
+            self.transport.sendto(response.to_wire(), addr)
+
+
+@asynccontextmanager
+async def fake_nameserver(
+    answer: Answer, host: str = "127.0.0.1", tcp_answer: Answer | None = None
+) -> AsyncIterator[tuple[str, FakeNameserver]]:
+    """A UDP nameserver on a free port (and a TCP one on the same port if tcp_answer)."""
+    loop = asyncio.get_running_loop()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    port = free_port() if family == socket.AF_INET else 0
+    transport, proto = await loop.create_datagram_endpoint(
+        lambda: FakeNameserver(answer), local_addr=(host, port), family=family
+    )
+    port = transport.get_extra_info("sockname")[1]
+    server = None
+    if tcp_answer is not None:
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            size = int.from_bytes(await reader.readexactly(2), "big")
+            response = tcp_answer(1, dns.message.from_wire(await reader.readexactly(size)))
+            assert response is not None
+            wire = response.to_wire()
+            writer.write(len(wire).to_bytes(2, "big") + wire)
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, host, port)
+    address = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+    try:
+        yield address, proto
+    finally:
+        transport.close()
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+
+
+async def test_one_lost_udp_answer_is_retried_not_counted() -> None:
+    async with fake_nameserver(answering(IP, drop_first=1)) as (ns, fake):
+        assert await verify_dns_propagation(NAME, IP, [ns], timeout=0.6) == {ns: True}
+    assert fake.queries == 2
+
+
+async def test_every_answer_lost_is_false_after_three_tries() -> None:
+    async with fake_nameserver(answering(IP, drop_first=99)) as (ns, fake):
+        with pytest.raises(DNSTransientError, match="3 tries"):
+            await query_nameserver(ns, NAME, timeout=0.3)
+        assert await verify_dns_propagation(NAME, IP, [ns], timeout=0.3) == {ns: False}
+    assert fake.queries == 6
+
+
+async def test_closed_port_is_false_without_raising() -> None:
+    ns = f"127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    assert await verify_dns_propagation(NAME, IP, [ns], timeout=1.0) == {ns: False}
+    assert time.monotonic() - started < 0.9  # ICMP "port unreachable" fails fast
+
+
+async def test_mixed_nameservers() -> None:
+    closed = f"127.0.0.1:{free_port()}"
+    async with (
+        fake_nameserver(answering(IP)) as (good, _),
+        fake_nameserver(answering(OLD_IP)) as (stale, _),
+        fake_nameserver(answering(IP, OLD_IP)) as (both, _),
+        fake_nameserver(answering(rcode=dns.rcode.SERVFAIL)) as (failing, _),
+        fake_nameserver(answering(rcode=dns.rcode.NXDOMAIN)) as (nxdomain, _),
+    ):
+        nameservers = [good, closed, stale, both, failing, nxdomain]
+        result = await verify_dns_propagation(NAME, IP, nameservers, timeout=0.5)
+    assert result == {
+        good: True,
+        closed: False,
+        stale: False,
+        both: False,  # several values: not "exactly the expected IP"
+        failing: False,
+        nxdomain: False,
+    }
+
+
+async def test_query_nameserver_answers() -> None:
+    async with (
+        fake_nameserver(answering("192.0.2.2", "192.0.2.1")) as (two, _),
+        fake_nameserver(answering(rcode=dns.rcode.NXDOMAIN)) as (nxdomain, _),
+        fake_nameserver(answering()) as (nodata, _),
+        fake_nameserver(answering(rcode=dns.rcode.REFUSED)) as (refused, _),
+    ):
+        assert await query_nameserver(two, NAME) == ["192.0.2.1", "192.0.2.2"]
+        assert await query_nameserver(nxdomain, NAME) == []
+        assert await query_nameserver(nodata, NAME) == []
+        with pytest.raises(DNSTransientError, match="REFUSED"):
+            await query_nameserver(refused, NAME)
+
+
+async def test_truncated_udp_answer_is_asked_again_over_tcp() -> None:
+    async with fake_nameserver(answering(truncate=True), tcp_answer=answering(IP)) as (ns, _):
+        assert await query_nameserver(ns, NAME, timeout=1.0) == [IP]
+
+
+async def test_hostname_and_ipv6_nameservers() -> None:
+    async with fake_nameserver(answering(IP)) as (ns, _):
+        port = ns.rsplit(":", 1)[1]
+        assert await query_nameserver(f"localhost:{port}", NAME) == [IP]
+    try:
+        async with fake_nameserver(answering(IP), host="::1") as (ns6, _):
+            assert ns6.startswith("[::1]:")
+            assert await verify_dns_propagation(NAME, IP, [ns6]) == {ns6: True}
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+
+
+async def test_wait_for_propagation_gives_up_at_the_deadline() -> None:
+    async with fake_nameserver(answering(OLD_IP)) as (stale, fake):
+        started = time.monotonic()
+        result = await wait_for_propagation(
+            NAME, IP, [stale], deadline_seconds=0.5, poll_interval=0.1, query_timeout=0.3
+        )
+        elapsed = time.monotonic() - started
+    assert result == {stale: False}
+    assert 0.5 <= elapsed < 1.0
+    assert fake.queries >= 3  # it kept polling
+
+
+async def test_wait_for_propagation_polls_until_every_server_has_it() -> None:
+    def later(n: int, q: dns.message.Message) -> dns.message.Message | None:
+        return answering(IP if n >= 3 else OLD_IP)(n, q)
+
+    async with (
+        fake_nameserver(answering(IP)) as (fast, fast_fake),
+        fake_nameserver(later) as (slow, _),
+    ):
+        result = await wait_for_propagation(
+            NAME, IP, [fast, slow], deadline_seconds=5, poll_interval=0.02
+        )
+    assert result == {fast: True, slow: True}
+    assert fast_fake.queries == 1  # once it had the value, it was not asked again
+
+
+async def test_no_nameservers_is_trivially_propagated() -> None:
+    assert await wait_for_propagation(NAME, IP, [], deadline_seconds=1) == {}
+
+
+@pytest.mark.integration
+async def test_secondaries_have_a_change_within_milliseconds(bind9_lab: Bind9Lab) -> None:
+    bind9_lab.set_record("www", IP)
+    started = time.monotonic()
+    result = await wait_for_propagation(
+        NAME, IP, bind9_lab.servers, deadline_seconds=5, poll_interval=0.005
+    )
+    elapsed = time.monotonic() - started
+    assert result == dict.fromkeys(bind9_lab.servers, True)
+    assert elapsed < 1.0, f"secondaries took {elapsed:.3f} s (notify tuning lost?)"
