@@ -169,9 +169,7 @@ class CheckConfig(StrictModel):
                 "workflow history)"
             )
         if self.check_type == "database" and re.match(r"^postgres(ql)?://", t):
-            if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", t) or re.search(
-                r"[?&]password=", t
-            ):
+            if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", t) or re.search(r"[?&]password=", t):
                 raise ValueError(
                     "database DSN must not contain a password (it would be stored in workflow "
                     "history); name an environment variable with password_env"
@@ -317,9 +315,7 @@ class FailoverConfig(StrictModel):
     dns: DnsSettings
     propagation: PropagationSettings = Field(default_factory=lambda: PropagationSettings())
     hooks: HooksSettings = Field(default_factory=lambda: HooksSettings())
-    notifications: NotificationsSettings = Field(
-        default_factory=lambda: NotificationsSettings()
-    )
+    notifications: NotificationsSettings = Field(default_factory=lambda: NotificationsSettings())
 
     @model_validator(mode="after")
     def _unique_checks(self) -> FailoverConfig:

@@ -57,9 +57,7 @@ class Lab:
         rfc = c.dns.rfc2136
         if rfc is not None:
             host, port = _host_port(rfc.server)
-            secondaries = [
-                p for h, p in map(_host_port, c.propagation.nameservers) if p != port
-            ]
+            secondaries = [p for h, p in map(_host_port, c.propagation.nameservers) if p != port]
             secret = None
             if rfc.tsig_secret_env:
                 secret = os.environ.get(rfc.tsig_secret_env)
@@ -94,7 +92,9 @@ class Lab:
     def describe(self) -> list[str]:
         lines = []
         if self.bind9:
-            lines.append(f"lab BIND9: primary {self.bind9.primary}, all {', '.join(self.bind9.servers)}")
+            lines.append(
+                f"lab BIND9: primary {self.bind9.primary}, all {', '.join(self.bind9.servers)}"
+            )
         for svc in self.services:
             lines.append(
                 f"lab primary service: {svc.url}  (make it die: curl -X POST "

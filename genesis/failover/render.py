@@ -47,7 +47,9 @@ def status_text(s: dict[str, Any]) -> str:
     state = s["state"]
     colour = {"normal": "green", "failed_over": "red"}.get(state, "yellow")
     cooldown = (
-        f"{s['cooldown_remaining_seconds']:.0f}s left" if s["cooldown_remaining_seconds"] else "none"
+        f"{s['cooldown_remaining_seconds']:.0f}s left"
+        if s["cooldown_remaining_seconds"]
+        else "none"
     )
     lines = [
         f"site {s['site']}  state {paint(state.upper(), colour)}  "
@@ -80,14 +82,18 @@ def result_text(r: dict[str, Any]) -> str:
         lines.append(f"error: {r['error']}")
     for rec in r.get("records", []):
         before = ",".join(rec.get("before") or []) or "?"
-        lines.append(f"  {rec['domain']} {rec['record_type']}: {before} -> {rec['target']}  "
-                     f"[{rec['action']}]" + (f" {rec['error']}" if rec.get("error") else ""))
+        lines.append(
+            f"  {rec['domain']} {rec['record_type']}: {before} -> {rec['target']}  "
+            f"[{rec['action']}]" + (f" {rec['error']}" if rec.get("error") else "")
+        )
     for ns, okay in (r.get("propagation") or {}).items():
         lines.append(f"  {ns}: {'✓' if okay else '✗'}")
     for h in r.get("hooks", []):
         mark = "skipped (dry run)" if h.get("skipped") else ("ok" if h["ok"] else "FAILED")
-        lines.append(f"  hook {h['name']} ({h['phase']}): {mark}" + (
-            f" {h['error']}" if h.get("error") else ""))
+        lines.append(
+            f"  hook {h['name']} ({h['phase']}): {mark}"
+            + (f" {h['error']}" if h.get("error") else "")
+        )
     plan = r.get("plan")
     if plan:
         lines.append(f"  would verify on: {', '.join(plan['nameservers']) or '(no nameservers)'}")
@@ -141,7 +147,13 @@ def config_summary(config: FailoverConfig) -> str:
     ]
     hooks = [
         f"{phase}: {h.name}"
-        for phase in ("pre_failover", "post_failover", "pre_failback", "post_failback", "on_failure")
+        for phase in (
+            "pre_failover",
+            "post_failover",
+            "pre_failback",
+            "post_failback",
+            "on_failure",
+        )
         for h in getattr(c.hooks, phase)
     ]
     if hooks:

@@ -1,0 +1,64 @@
+"""The seed's ``HealthCheck`` and ``HealthChecker``.
+
+``HealthCheck`` IS the config model's check (one validated model, the seed's keyword names).
+``HealthChecker`` holds the checks; under a running coordinator its status is the monitor
+workflow's, and on its own it can probe here with ``run_once`` using the same thresholds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genesis.failover import policy
+from genesis.failover.config import CheckConfig, check_from_seed_dict
+from genesis.failover.errors import ConfigError
+from genesis.failover.probes import run_probes
+from genesis.failover.state import CheckHealth, SiteState
+from genesis.failover.status import build_health
+
+HealthCheck = CheckConfig
+
+
+class HealthChecker:
+    def __init__(self, checks: list[CheckConfig] | None = None) -> None:
+        self._checks: dict[str, CheckConfig] = {}
+        self._state = SiteState(site="local")
+        self._remote_health: dict[str, Any] | None = None
+        for c in checks or []:
+            self.add_check(c)
+
+    def add_check(self, check: CheckConfig | dict[str, Any]) -> CheckConfig:
+        """Add a check; the seed's dict form (name/type/target/interval/timeout/threshold) works."""
+        if isinstance(check, dict):
+            check = check_from_seed_dict(check)
+        if check.name in self._checks:
+            raise ConfigError(
+                f"a check named {check.name!r} already exists", field="name", value=check.name
+            )
+        self._checks[check.name] = check
+        self._state.checks[check.name] = CheckHealth(name=check.name, critical=check.critical)
+        return check
+
+    @property
+    def checks(self) -> list[CheckConfig]:
+        return list(self._checks.values())
+
+    async def run_once(self) -> dict[str, Any]:
+        """Probe every check once, here, and count the results (thresholds apply)."""
+        for result in await run_probes(self.checks, origin="local"):
+            check = self._checks[result.check_name]
+            self._state.checks[check.name] = policy.apply_probe(
+                self._state.checks[check.name], check, result
+            )
+        self._remote_health = None
+        return self.get_status()
+
+    def update_from_monitor(self, health: dict[str, Any]) -> None:
+        self._remote_health = health
+
+    def get_status(self) -> dict[str, Any]:
+        """``{"overall_health", "healthy_checks", "total_checks", "checks": {...}}``: the latest
+        the facade knows (the monitor's, once a coordinator has asked it)."""
+        if self._remote_health is not None:
+            return self._remote_health
+        return build_health(self._state)
