@@ -6,38 +6,16 @@ outside CI.
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from genesis.lab.temporal_dev import TemporalDevServer  # noqa: E402
-
-
-def require(path: str | None, what: str) -> str:
-    """Return ``path`` if the thing exists; otherwise fail in CI, skip elsewhere."""
-    if path and (Path(path).exists() or shutil.which(path)):
-        return path
-    message = f"{what} is not installed"
-    if os.environ.get("CI"):
-        pytest.fail(f"{message} (CI must install it: see .ci/run)")
-    pytest.skip(message)
-
-
-def venv_bin(name: str) -> str | None:
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else shutil.which(name)
+from genesis.lab.temporal_dev import TemporalDevServer
+from tests.support import require, venv_bin
 
 
 @pytest.fixture
