@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--temporal-address", help="use this Temporal instead of starting one")
     dev.add_argument("--data-dir", default=".genesis", help="SQLite file and lab state (.genesis)")
     dev.add_argument(
+        "--port", type=int, default=7233, help="dev server gRPC port (taken if busy; 0: any free)"
+    )
+    dev.add_argument(
+        "--ui-port", type=int, default=8233, help="Web UI port (taken if busy; 0: any free)"
+    )
+    dev.add_argument(
         "--lab",
         action="store_true",
         help="also start a local BIND9 and a demo primary service shaped by the config",
@@ -147,6 +153,8 @@ def cmd_dev(args: argparse.Namespace, config: FailoverConfig) -> int:
             temporal_address=args.temporal_address,
             data_dir=Path(args.data_dir),
             lab=args.lab,
+            port=args.port,
+            ui_port=args.ui_port,
         )
     )
 
@@ -283,3 +291,7 @@ def entrypoint() -> None:
     # The Temporal SDK's runtime can abort at interpreter exit right after a client call
     # (sdk-python issue 300); the exit code is the contract, so leave without teardown.
     os._exit(code)
+
+
+if __name__ == "__main__":
+    entrypoint()

@@ -17,14 +17,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from genesis.failover.errors import ConfigError
 
@@ -42,13 +45,75 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _check_env_name(value: str | None) -> str | None:
-    if value is not None and not _ENV_NAME.match(value):
-        raise ValueError(f"must be the NAME of an environment variable, got {value!r}")
+# Errors of this type never echo the value: it may be a secret (a password in a URL, or a secret
+# pasted where the NAME of its environment variable belongs).
+SECRET_ERROR = "secret_value"
+
+
+def _check_env_name(value: str) -> str:
+    if not _ENV_NAME.fullmatch(value):
+        raise PydanticCustomError(
+            SECRET_ERROR,
+            "must be the NAME of an environment variable (letters, digits, '_'), "
+            "not the secret itself",
+        )
     return value
 
 
-EnvName = Annotated[str, Field(min_length=1)]
+EnvVarName = Annotated[str, AfterValidator(_check_env_name)]
+
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def _is_host(host: str) -> bool:
+    """A hostname or an IPv4 address (what may stand before ":port")."""
+    try:
+        return ipaddress.ip_address(host).version == 4
+    except ValueError:
+        pass
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return False
+    # All-numeric labels that are not a valid IPv4 address ("1.2.3.999") are a typo, not a name.
+    return not all(label.isdigit() for label in labels)
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False
+
+
+def _check_server_address(value: str) -> str:
+    """Accept "host", "host:port", "::1", "[::1]" or "[::1]:53"; port 1-65535.
+
+    Checked at load time (a typo'd nameserver would otherwise only show during a failover's
+    propagation check) and as strictly as ``dns.propagation.split_host_port`` reads it, which is
+    not imported here: ``genesis.failover.dns`` imports this module.
+    """
+    port: str | None = None
+    if value.startswith("["):
+        host, sep, rest = value[1:].partition("]")
+        ok = bool(sep) and _is_ipv6(host) and (not rest or rest.startswith(":"))
+        port = rest[1:] if rest else None
+    elif value.count(":") == 1:
+        host, _, port = value.partition(":")
+        ok = _is_host(host)
+    elif ":" in value:
+        ok = _is_ipv6(value)  # bare IPv6 on the default port
+    else:
+        ok = _is_host(value)
+    if ok and port is not None:
+        ok = bool(_PORT.fullmatch(port)) and 0 < int(port) < 65536
+    if not ok:
+        # config_error_from adds the field and "(got <value>)".
+        raise ValueError("must be host, host:port, IPv6 or [IPv6]:port with port 1-65535")
+    return value
+
+
+ServerAddress = Annotated[str, AfterValidator(_check_server_address)]
 
 
 class TemporalSettings(StrictModel):
@@ -123,7 +188,7 @@ class CheckConfig(StrictModel):
     max_latency_ms: float | None = Field(None, gt=0)
     verify_tls: bool = True
     # database: a PostgreSQL password never sits in the DSN (it would land in workflow history)
-    password_env: str | None = None
+    password_env: EnvVarName | None = None
     # process: target is a process name, or a pidfile path when it contains "/";
     # these add to it
     pidfile: str | None = None
@@ -136,11 +201,6 @@ class CheckConfig(StrictModel):
             raise ValueError(f"check name must be letters, digits, '-', '_' or '.', got {v!r}")
         return v
 
-    @field_validator("password_env")
-    @classmethod
-    def _env(cls, v: str | None) -> str | None:
-        return _check_env_name(v)
-
     @field_validator("expected_status")
     @classmethod
     def _statuses(cls, v: list[int] | None) -> list[int] | None:
@@ -149,31 +209,42 @@ class CheckConfig(StrictModel):
                 raise ValueError(f"not an HTTP status code: {code}")
         return v
 
+    @field_validator("target")
+    @classmethod
+    def _target_by_type(cls, t: str, info: ValidationInfo) -> str:
+        # A field validator, so the error names ``checks.N.target``; check_type is declared
+        # before target and so already validated (absent from info.data if it failed).
+        check_type = info.data.get("check_type")
+        if check_type == "http" and re.match(r"^https?://[^/@]*:[^/@]*@", t):
+            raise PydanticCustomError(
+                SECRET_ERROR,
+                "http check target must not contain a password (it would be stored in "
+                "workflow history)",
+            )
+        if check_type == "http" and not re.match(r"^https?://", t):
+            raise ValueError("http check target must start with http:// or https://")
+        if check_type == "tcp":
+            host, sep, port = t.rpartition(":")
+            if not sep or not host or not re.fullmatch(r"[0-9]{1,5}", port):
+                raise ValueError("tcp check target must be host:port")
+            if not 0 < int(port) < 65536:
+                raise ValueError("tcp check target port must be 1-65535")
+        if check_type == "database" and re.match(r"^postgres(ql)?://", t):
+            if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", t) or re.search(r"[?&]password=", t):
+                raise PydanticCustomError(
+                    SECRET_ERROR,
+                    "database DSN must not contain a password (it would be stored in workflow "
+                    "history); name an environment variable with password_env",
+                )
+        return t
+
     @model_validator(mode="after")
-    def _by_type(self) -> CheckConfig:
-        t = self.target
+    def _timeout_within_interval(self) -> CheckConfig:
         if self.timeout_seconds > self.interval_seconds * 10:
             raise ValueError(
                 f"timeout_seconds {self.timeout_seconds} is more than 10x interval_seconds "
                 f"{self.interval_seconds}"
             )
-        if self.check_type == "http" and not re.match(r"^https?://", t):
-            raise ValueError(f"http check target must start with http:// or https://, got {t!r}")
-        if self.check_type == "tcp":
-            host, sep, port = t.rpartition(":")
-            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"tcp check target must be host:port, got {t!r}")
-        if self.check_type == "http" and re.match(r"^https?://[^/@]*:[^/@]*@", t):
-            raise ValueError(
-                "http check target must not contain a password (it would be stored in "
-                "workflow history)"
-            )
-        if self.check_type == "database" and re.match(r"^postgres(ql)?://", t):
-            if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", t) or re.search(r"[?&]password=", t):
-                raise ValueError(
-                    "database DSN must not contain a password (it would be stored in workflow "
-                    "history); name an environment variable with password_env"
-                )
         return self
 
 
@@ -184,17 +255,12 @@ class DnsRecordConfig(StrictModel):
 
 
 class Rfc2136Settings(StrictModel):
-    server: str  # "host" or "host:port"; the primary that accepts updates
+    server: ServerAddress  # "host" or "host:port"; the primary that accepts updates
     zone: str
     tsig_key_name: str | None = None
     tsig_algorithm: str = "hmac-sha256"
-    tsig_secret_env: str | None = None
+    tsig_secret_env: EnvVarName | None = None
     timeout_seconds: float = Field(5, gt=0)
-
-    @field_validator("tsig_secret_env")
-    @classmethod
-    def _env(cls, v: str | None) -> str | None:
-        return _check_env_name(v)
 
     @model_validator(mode="after")
     def _tsig_pair(self) -> Rfc2136Settings:
@@ -204,13 +270,8 @@ class Rfc2136Settings(StrictModel):
 
 
 class TokenProviderSettings(StrictModel):
-    api_token_env: str | None = None
+    api_token_env: EnvVarName | None = None
     base_url: str | None = None
-
-    @field_validator("api_token_env")
-    @classmethod
-    def _env(cls, v: str | None) -> str | None:
-        return _check_env_name(v)
 
 
 class Route53Settings(StrictModel):
@@ -227,6 +288,21 @@ class DnsSettings(StrictModel):
     cloudflare: TokenProviderSettings | None = None
     route53: Route53Settings | None = None
 
+    @field_validator("records")
+    @classmethod
+    def _unique_domains(cls, v: list[DnsRecordConfig]) -> list[DnsRecordConfig]:
+        # The same record twice would be switched twice in one failover; with different types the
+        # site's one primary_ip could not be the value of both (an A and an AAAA record).
+        seen: dict[str, int] = {}
+        for i, r in enumerate(v):
+            key = r.domain.lower().removesuffix(".")
+            if key in seen:
+                raise ValueError(
+                    f"domain {r.domain!r} is listed twice (records {seen[key]} and {i})"
+                )
+            seen[key] = i
+        return v
+
     @model_validator(mode="after")
     def _provider_section(self) -> DnsSettings:
         if self.provider not in IMPLEMENTED_PROVIDERS:
@@ -241,7 +317,7 @@ class DnsSettings(StrictModel):
 
 class PropagationSettings(StrictModel):
     # Empty means "the records were written; nobody to ask": propagation is then trivially true.
-    nameservers: list[str] = Field(default_factory=list)
+    nameservers: list[ServerAddress] = Field(default_factory=list)
     timeout_seconds: float = Field(120, gt=0)
     poll_interval_seconds: float = Field(0.5, gt=0)
 
@@ -250,7 +326,7 @@ class HookConfig(StrictModel):
     name: str
     python: str | None = None  # "package.module:function"
     command: list[str] | None = None
-    webhook_url_env: str | None = None
+    webhook_url_env: EnvVarName | None = None
     timeout_seconds: float = Field(30, gt=0)
     max_attempts: int = Field(1, ge=1)
     on_failure: Literal["abort", "continue"] | None = None
@@ -285,18 +361,18 @@ class EmailSettings(StrictModel):
     smtp_host: str
     smtp_port: int = 587
     security: Literal["none", "starttls", "tls"] = "starttls"
-    username_env: str | None = None
-    password_env: str | None = None
+    username_env: EnvVarName | None = None
+    password_env: EnvVarName | None = None
     sender: str
     recipients: list[str] = Field(min_length=1)
 
 
 class SlackSettings(StrictModel):
-    webhook_url_env: str
+    webhook_url_env: EnvVarName
 
 
 class PagerDutySettings(StrictModel):
-    routing_key_env: str
+    routing_key_env: EnvVarName
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
 
 
@@ -365,7 +441,10 @@ def config_error_from(exc: ValidationError, *, prefix: str = "") -> ConfigError:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        if err["type"] == "missing":
+        if err["type"] == SECRET_ERROR:
+            value = None  # never echoed, not even in ConfigError.value
+            lines.append(f"{loc}: {msg}")
+        elif err["type"] == "missing":
             lines.append(f"{loc}: required")
         elif isinstance(value, dict | list):
             lines.append(f"{loc}: {msg}")

@@ -34,8 +34,8 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def preferred_port(host: str, port: int) -> int:
-    """The usual port when it is free (stable URLs for people), a free one otherwise."""
-    return port if _port_free(host, port) else free_port(host)
+    """The usual port when it is free (stable URLs for people), a free one otherwise (or if 0)."""
+    return port if port and _port_free(host, port) else free_port(host)
 
 
 def _host_port(text: str, default: int = 53) -> tuple[str, int]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from genesis.failover.config import IMPLEMENTED_PROVIDERS, Rfc2136Settings
 from genesis.failover.dns.base import DNSProvider
-from genesis.failover.dns.propagation import verify_dns_propagation
+from genesis.failover.dns.propagation import verify_dns_propagation, wait_for_propagation
 from genesis.failover.dns.rfc2136 import RFC2136Provider
 from genesis.failover.errors import ConfigError, DNSConflictError
 from genesis.failover.models import RecordSwitch
@@ -105,9 +105,28 @@ class DNSManager:
         return self.last_switch.at_target
 
     async def verify_dns_propagation(
-        self, domain: str, expected_ip: str, nameservers: list[str], record_type: str = "A"
+        self,
+        domain: str,
+        expected_ip: str,
+        nameservers: list[str],
+        record_type: str = "A",
+        *,
+        wait_seconds: float = 10.0,
     ) -> dict[str, bool]:
-        """``{nameserver: bool}``, each nameserver asked directly."""
-        return await verify_dns_propagation(
-            domain, expected_ip, nameservers, record_type=record_type
+        """``{nameserver: bool}``, each nameserver asked directly (not the system resolver).
+
+        Called right after ``failover_dns`` (as the seed does), secondaries may still be a few
+        milliseconds behind: wait up to ``wait_seconds`` for every one to agree, returning as
+        soon as they do. ``wait_seconds=0`` asks once.
+        """
+        if wait_seconds <= 0:
+            return await verify_dns_propagation(
+                domain, expected_ip, nameservers, record_type=record_type
+            )
+        return await wait_for_propagation(
+            domain,
+            expected_ip,
+            nameservers,
+            deadline_seconds=wait_seconds,
+            record_type=record_type,
         )
