@@ -41,7 +41,9 @@ class DemoService:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self.host, self.port = self._server.server_address[:2]
+        bound_host, bound_port = self._server.server_address[:2]
+        self.host = bound_host if isinstance(bound_host, str) else bytes(bound_host).decode()
+        self.port = int(bound_port)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
