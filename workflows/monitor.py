@@ -321,6 +321,16 @@ class MonitorWorkflow:
     # --- operator messages ----------------------------------------------------------------------
 
     def _decide_manual(self, direction: Direction, req: OperationRequest) -> Decision:
+        if not isinstance(req, OperationRequest):
+            # A null payload decodes to None rather than failing to decode: refuse it here.
+            return Decision(
+                allowed=False,
+                reason="bad_payload",
+                message=f"{direction} payload must be an object such as "
+                '{"reason": "maintenance", "dry_run": false}'
+                f", got {type(req).__name__}",
+                at=workflow.now(),
+            )
         return policy.decide_manual(
             self._state,
             self._plan.policy,

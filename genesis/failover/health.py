@@ -9,14 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from genesis.failover import policy
-from genesis.failover.config import CheckConfig, check_from_seed_dict
+from genesis.failover.config import CheckConfig, check_from_seed_dict, config_error_from
 from genesis.failover.errors import ConfigError
 from genesis.failover.probes import run_probes
 from genesis.failover.state import CheckHealth, SiteState
 from genesis.failover.status import build_health
 
-HealthCheck = CheckConfig
+
+class HealthCheck(CheckConfig):
+    """The seed's ``HealthCheck(name=..., check_type=..., ...)``: the config model's check, whose
+    bad values raise ``ConfigError`` naming the field (and never echoing a secret)."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise config_error_from(exc, prefix="HealthCheck") from None
 
 
 class HealthChecker:

@@ -383,3 +383,53 @@ async def test_one_operation_at_a_time(lab: Lab) -> None:
 
 def _ts(delta: float) -> timedelta:
     return timedelta(seconds=delta)
+
+
+async def test_malformed_signals_are_dropped_and_the_monitor_keeps_probing(lab: Lab) -> None:
+    async with lab.worker():
+        handle = await lab.start(lab.plan())
+        await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["total_probes"] >= 1)
+        for bad in ({"reason": 5, "dry_run": "maybe"}, {"bogus": 1}, "not an object", None):
+            await handle.signal("manual_failover", bad)
+        before = (await handle.query("status"))["health"]["checks"]["api"]["total_probes"]
+        status = await until(
+            handle,
+            lab.env,
+            lambda s: s["health"]["checks"]["api"]["total_probes"] >= before + 3,
+        )
+        assert status["state"] == "normal" and lab.zone.writes == 0
+        # No workflow task is failing in a loop: a good signal still works afterwards.
+        await handle.signal("manual_failover", {"reason": "good", "dry_run": False})
+        await until(handle, lab.env, lambda s: s["state"] == "failed_over", step=1)
+        await handle.terminate()
+
+
+async def test_the_workflow_id_lock_refuses_a_second_writer(lab: Lab) -> None:
+    """Someone starts a FailoverWorkflow by hand with the site's id: the monitor's own failover
+    must be refused by Temporal's workflow-id policy, not run beside it."""
+    gate = asyncio.Event()
+
+    async def hold() -> None:
+        await gate.wait()
+
+    lab.hooks.register("pre_failover", hold, timeout_seconds=600)
+    plan = lab.plan()
+    async with lab.worker():
+        handle = await lab.start(plan)
+        manual = await lab.env.client.start_workflow(
+            FailoverWorkflow.run,
+            plan.operation_input("failover", "manual", "by hand", dry_run=False, force=False),
+            id=f"failover-{plan.site}-switch",
+            task_queue=lab.task_queue,
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await handle.execute_update(
+                MonitorWorkflow.request_failover, OperationRequest(reason="second writer")
+            )
+        assert "in_progress" in str(info.value.cause)
+        status = await handle.query("status")
+        assert status["current_operation"] is None and status["failover_count"] == 0
+        gate.set()
+        assert (await manual.result()).success
+        assert lab.zone.writes == 1
+        await handle.terminate()
