@@ -22,7 +22,8 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payloads import ProbeBatchInput
+    from activities.dns import DnsActivities
+    from activities.payloads import ProbeBatchInput, SwitchDnsInput
     from activities.probes import ProbeActivities
     from genesis.failover import policy
     from genesis.failover.config import CheckConfig, failover_workflow_id
@@ -64,6 +65,7 @@ class MonitorWorkflow:
         self._in_flight: set[str] = set()
         self._wake = False
         self._bug: Exception | None = None
+        self._reading = False
 
     # --- main loop ------------------------------------------------------------------------------
 
@@ -72,6 +74,12 @@ class MonitorWorkflow:
         workflow.logger.info(
             "monitoring site %s (%d checks)", self._plan.site, len(self._plan.checks)
         )
+        if not self._state.records:
+            # A new monitor (or one re-created on an empty server) asks DNS where traffic goes
+            # instead of assuming "normal": a site already on its backup must not look healthy
+            # to the policy, nor be "failed over" a second time.
+            self._reading = True
+            asyncio.create_task(self._learn_records())
         while not self._should_continue_as_new():
             now = workflow.now()
             self._launch_due_probes(now)
@@ -91,6 +99,7 @@ class MonitorWorkflow:
         await workflow.wait_condition(
             lambda: (
                 not self._in_flight
+                and not self._reading
                 and self._state.current is None
                 and workflow.all_handlers_finished()
             )
@@ -169,6 +178,34 @@ class MonitorWorkflow:
             workflow.logger.warning("probe batch lost: %s", err.cause or err)
         finally:
             self._in_flight.difference_update(c.name for c in checks)
+            self._wake = True
+
+    async def _learn_records(self) -> None:
+        try:
+            reads = await asyncio.gather(
+                *(
+                    workflow.execute_activity_method(
+                        DnsActivities.switch_dns,
+                        SwitchDnsInput(
+                            record=rec,
+                            from_ip=self._plan.primary_ip,
+                            to_ip=self._plan.backup_ip,
+                            dry_run=True,
+                        ),
+                        start_to_close_timeout=timedelta(seconds=15),
+                        schedule_to_close_timeout=timedelta(minutes=2),
+                        summary=f"read {rec.domain}",
+                    )
+                    for rec in self._plan.records
+                )
+            )
+            if self._state.current is None and not self._state.history:
+                # An operation that started meanwhile knows better than this first read.
+                self._state.learn_records(list(reads), self._plan.primary_ip, self._plan.backup_ip)
+        except ActivityError as err:
+            workflow.logger.warning("could not read the records at start: %s", err.cause or err)
+        finally:
+            self._reading = False
             self._wake = True
 
     # --- decisions ------------------------------------------------------------------------------

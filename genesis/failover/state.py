@@ -97,10 +97,17 @@ class SiteState(Model):
 
     def apply_result(self, result: FailoverResult) -> None:
         """Fold a finished operation's result into the record map and the state machine."""
-        for rec in result.records:
+        self.learn_records(result.records, result.primary_ip, result.backup_ip)
+
+    def learn_records(self, records: list[RecordSwitch], primary_ip: str, backup_ip: str) -> None:
+        """Where each record points, from an operation's writes or a dry run's reads."""
+        for rec in records:
             if rec.action == "failed":
                 continue  # the read failed: we learnt nothing about where this record points
-            self.records[record_key(rec.domain, rec.record_type)] = side_of(rec, result)
+            values = [rec.target] if rec.at_target else rec.before
+            self.records[record_key(rec.domain, rec.record_type)] = side_of(
+                values, primary_ip, backup_ip
+            )
         if any(side == "backup" for side in self.records.values()):
             self.state = "failed_over"
         else:
@@ -121,10 +128,9 @@ def record_key(domain: str, record_type: str) -> str:
     return f"{domain.rstrip('.')}/{record_type}"
 
 
-def side_of(rec: RecordSwitch, result: FailoverResult) -> RecordSide:
-    values = [rec.target] if rec.at_target else rec.before
-    if values == [result.primary_ip]:
+def side_of(values: list[str], primary_ip: str, backup_ip: str) -> RecordSide:
+    if values == [primary_ip]:
         return "primary"
-    if values == [result.backup_ip]:
+    if values == [backup_ip]:
         return "backup"
     return "other" if values else "unknown"

@@ -433,3 +433,19 @@ async def test_the_workflow_id_lock_refuses_a_second_writer(lab: Lab) -> None:
         assert (await manual.result()).success
         assert lab.zone.writes == 1
         await handle.terminate()
+
+
+async def test_a_new_monitor_reads_where_dns_points_instead_of_assuming_normal(lab: Lab) -> None:
+    lab.zone.records[DOMAIN] = BACKUP  # the site was failed over before this monitor existed
+    lab.probes.healthy["api"] = False
+    async with lab.worker():
+        handle = await lab.start(lab.plan())
+        status = await until(handle, lab.env, lambda s: bool(s["records"]), step=1)
+        assert status["state"] == "failed_over"
+        assert status["records"] == {f"{DOMAIN}/A": "backup"}
+        status = await until(
+            handle, lab.env, lambda s: not s["health"]["checks"]["api"]["is_healthy"]
+        )
+        assert status["last_decision"]["reason"] == "already_failed_over"
+        assert lab.zone.writes == 0 and status["failover_count"] == 0
+        await handle.terminate()
