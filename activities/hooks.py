@@ -7,7 +7,7 @@ from temporalio import activity
 from activities._errors import to_application_error
 from activities.payloads import HookInput
 from genesis.failover.errors import HookError
-from genesis.failover.hooks import HookContext, HookRegistry
+from genesis.failover.hooks import HookRegistry
 from genesis.failover.models import HookOutcome
 
 
@@ -17,17 +17,7 @@ class HookActivities:
 
     @activity.defn(name="run_hook")
     async def run_hook(self, inp: HookInput) -> HookOutcome:
-        context = HookContext(
-            site=inp.site,
-            direction=inp.direction,
-            trigger=inp.trigger,
-            reason=inp.reason,
-            from_ip=inp.from_ip,
-            to_ip=inp.to_ip,
-            failover_id=inp.failover_id,
-            dry_run=inp.dry_run,
-        )
         try:
-            return await self._registry.run(inp.spec, context)
+            return await self._registry.run(inp.spec, inp.context)
         except HookError as exc:
             raise to_application_error(exc) from None

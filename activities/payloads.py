@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from genesis.failover.config import CheckConfig
-from genesis.failover.models import HookSpec, Model, ProbeResult, RecordRef
+from genesis.failover.models import HookContext, HookSpec, Model, ProbeResult, RecordRef
 
 
 class ProbeBatchInput(Model):
@@ -41,11 +41,4 @@ class PropagationResult(Model):
 
 class HookInput(Model):
     spec: HookSpec
-    site: str
-    direction: str
-    trigger: str
-    reason: str
-    from_ip: str
-    to_ip: str
-    failover_id: str
-    dry_run: bool = False
+    context: HookContext

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         FailoverInput,
         FailoverPlan,
         FailoverResult,
+        HookContext,
         HookOutcome,
         HookSpec,
         Outcome,
@@ -72,6 +73,16 @@ class FailoverWorkflow:
         records: list[RecordSwitch] = []
         propagation: dict[str, bool] = {}
         direction = inp.direction
+        ctx = HookContext(
+            site=inp.site,
+            direction=direction,
+            trigger=inp.trigger,
+            reason=inp.reason,
+            from_ip=inp.from_ip,
+            to_ip=inp.to_ip,
+            failover_id=wid,
+            dry_run=inp.dry_run,
+        )
 
         def finish(outcome: Outcome, success: bool, error: str | None = None) -> FailoverResult:
             finished = workflow.now()
@@ -113,10 +124,10 @@ class FailoverWorkflow:
 
         # 1. Pre-hooks: a failing "abort" hook stops everything before any DNS change.
         for spec in self._hooks(inp, f"pre_{direction}"):
-            outcome = await self._run_hook(spec, inp, wid)
+            outcome = await self._run_hook(spec, ctx)
             hooks.append(outcome)
             if not outcome.ok and spec.on_failure == "abort":
-                await self._on_failure(inp, wid, hooks)
+                await self._on_failure(inp, ctx, hooks)
                 return finish("aborted", False, f"pre-hook {spec.name!r} failed: {outcome.error}")
 
         # 2. DNS: every record, compare-and-set, concurrently (one slow zone must not hold the
@@ -132,7 +143,7 @@ class FailoverWorkflow:
             error = "; ".join(f"{r.domain}: {r.error}" for r in broken)
             if inp.dry_run:
                 return finish("dry_run", False, error)
-            await self._on_failure(inp, wid, hooks)
+            await self._on_failure(inp, ctx, hooks)
             return finish("failed", False, error)
 
         # 3. Propagation, on every configured nameserver (skipped in a dry run: nothing moved).
@@ -155,7 +166,7 @@ class FailoverWorkflow:
         # 4. Post-hooks: the switch is done; a failing post-hook degrades, it does not undo.
         post_failed = []
         for spec in self._hooks(inp, f"post_{direction}"):
-            outcome = await self._run_hook(spec, inp, wid)
+            outcome = await self._run_hook(spec, ctx)
             hooks.append(outcome)
             if not outcome.ok:
                 post_failed.append(spec.name)
@@ -165,7 +176,7 @@ class FailoverWorkflow:
         if inp.dry_run:
             return finish("dry_run", True)
         if incomplete:
-            await self._on_failure(inp, wid, hooks)
+            await self._on_failure(inp, ctx, hooks)
             return finish(
                 "degraded",
                 False,
@@ -173,7 +184,7 @@ class FailoverWorkflow:
                 f"{inp.propagation_timeout_seconds:g}s: {', '.join(incomplete)}",
             )
         if post_failed:
-            await self._on_failure(inp, wid, hooks)
+            await self._on_failure(inp, ctx, hooks)
             return finish("degraded", True, f"post-hooks failed: {', '.join(post_failed)}")
         return finish("succeeded", True)
 
@@ -216,24 +227,14 @@ class FailoverWorkflow:
             summary=f"verify {rec.domain} = {inp.to_ip} on {len(inp.nameservers)} nameservers",
         )
 
-    async def _run_hook(self, spec: HookSpec, inp: FailoverInput, wid: str) -> HookOutcome:
-        if inp.dry_run and not spec.dry_run_safe:
+    async def _run_hook(self, spec: HookSpec, ctx: HookContext) -> HookOutcome:
+        if ctx.dry_run and not spec.dry_run_safe:
             self._step(f"hook {spec.name}: would run ({spec.phase})")
             return HookOutcome(name=spec.name, phase=spec.phase, ok=True, skipped=True)
         try:
             outcome = await workflow.execute_activity_method(
                 HookActivities.run_hook,
-                HookInput(
-                    spec=spec,
-                    site=inp.site,
-                    direction=inp.direction,
-                    trigger=inp.trigger,
-                    reason=inp.reason,
-                    from_ip=inp.from_ip,
-                    to_ip=inp.to_ip,
-                    failover_id=wid,
-                    dry_run=inp.dry_run,
-                ),
+                HookInput(spec=spec, context=ctx),
                 start_to_close_timeout=timedelta(seconds=spec.timeout_seconds) + HOOK_MARGIN,
                 retry_policy=RetryPolicy(maximum_attempts=spec.max_attempts),
                 summary=f"{spec.phase} hook {spec.name}",
@@ -243,8 +244,10 @@ class FailoverWorkflow:
         self._step(f"hook {spec.name}: {'ok' if outcome.ok else 'FAILED ' + (outcome.error or '')}")
         return outcome
 
-    async def _on_failure(self, inp: FailoverInput, wid: str, hooks: list[HookOutcome]) -> None:
+    async def _on_failure(
+        self, inp: FailoverInput, ctx: HookContext, hooks: list[HookOutcome]
+    ) -> None:
         """Post-unsuccessful hooks: tell people and systems that a failover did not go well.
         Their own failures are recorded and never mask the original error."""
         for spec in self._hooks(inp, "on_failure"):
-            hooks.append(await self._run_hook(spec, inp, wid))
+            hooks.append(await self._run_hook(spec, ctx))

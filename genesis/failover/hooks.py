@@ -18,28 +18,13 @@ from typing import Any
 
 from genesis.failover.config import HookConfig, HooksSettings
 from genesis.failover.errors import ConfigError, HookError
-from genesis.failover.models import HookOutcome, HookSpec
+from genesis.failover.models import HookContext, HookOutcome, HookSpec
 
 HookFn = Callable[..., Any] | Callable[..., Awaitable[Any]]
+__all__ = ["HookContext", "HookRegistry", "PythonHook", "import_hook"]
+
 PHASES = ("pre_failover", "post_failover", "pre_failback", "post_failback", "on_failure")
 _OUTPUT_LIMIT = 4000
-
-
-@dataclass(frozen=True)
-class HookContext:
-    """What a hook is told about the operation it is part of."""
-
-    site: str
-    direction: str
-    trigger: str
-    reason: str
-    from_ip: str
-    to_ip: str
-    failover_id: str
-    dry_run: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass

@@ -71,6 +71,21 @@ class HookSpec(Model):
     dry_run_safe: bool = False
 
 
+class HookContext(Model):
+    """What a hook is told about the operation it is part of (no secrets)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: str
+    direction: Direction
+    trigger: Trigger
+    reason: str
+    from_ip: str
+    to_ip: str
+    failover_id: str
+    dry_run: bool = False
+
+
 class HookOutcome(Model):
     name: str
     phase: str
