@@ -80,32 +80,40 @@ class MonitorWorkflow:
             # to the policy, nor be "failed over" a second time.
             self._reading = True
             asyncio.create_task(self._learn_records())
-        while not self._should_continue_as_new():
+        while True:
             now = workflow.now()
-            self._launch_due_probes(now)
+            # Continue-as-new waits for a quiet moment: no operation running (the site keeps
+            # being probed all through a failover), no probe or read in flight, no handler busy.
+            draining = self._should_continue_as_new() and self._state.current is None
+            if draining and self._idle():
+                break
+            if not draining:
+                self._launch_due_probes(now)
             self._evaluate(now)
             self._show_details()
             self._wake = False
             try:
-                await workflow.wait_condition(lambda: self._wake, timeout=self._sleep_for(now))
+                await workflow.wait_condition(
+                    lambda draining=draining: self._wake or (draining and self._idle()),
+                    # While draining nothing is due: wait for the in-flight work, not a timer.
+                    timeout=None if draining else self._sleep_for(now),
+                )
             except TimeoutError:
                 pass
             if self._bug is not None:
                 # A bug in a background task fails the workflow task (Temporal retries it and
                 # the UI shows it) instead of silently wedging the monitor.
                 raise self._bug
-        # Wait for probes, operations and handlers in flight: their results belong to this run's
-        # state, and a running failover child must not lose its parent mid-way.
-        await workflow.wait_condition(
-            lambda: (
-                not self._in_flight
-                and not self._reading
-                and self._state.current is None
-                and workflow.all_handlers_finished()
-            )
-        )
         self._state.runs += 1
         workflow.continue_as_new(MonitorInput(plan=self._plan, state=self._state))
+
+    def _idle(self) -> bool:
+        return (
+            not self._in_flight
+            and not self._reading
+            and self._state.current is None
+            and workflow.all_handlers_finished()
+        )
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()

@@ -449,3 +449,65 @@ async def test_a_new_monitor_reads_where_dns_points_instead_of_assuming_normal(l
         assert status["last_decision"]["reason"] == "already_failed_over"
         assert lab.zone.writes == 0 and status["failover_count"] == 0
         await handle.terminate()
+
+
+async def test_a_changed_config_is_applied_and_keeps_every_counter(lab: Lab) -> None:
+    plan = lab.plan()
+    async with lab.worker():
+        handle = await lab.start(plan)
+        await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["total_probes"] >= 3)
+        before = (await handle.query("status"))["health"]["checks"]["api"]["total_probes"]
+        extra = CheckConfig(name="db", check_type="tcp", target="127.0.0.1:9", interval_seconds=5)
+        changed = plan.model_copy(
+            update={
+                "checks": [*plan.checks[:1], extra],  # "cache" removed, "db" added
+                "policy": PolicySettings(auto_failover=False),
+            }
+        )
+        await handle.signal(MonitorWorkflow.apply_plan, changed)
+        status = await until(
+            handle,
+            lab.env,
+            lambda s: s["health"]["checks"].get("db", {}).get("total_probes", 0) > 0,
+        )
+        assert set(status["health"]["checks"]) == {"api", "db"}
+        assert status["health"]["checks"]["api"]["total_probes"] >= before
+        assert status["auto_failover"] is False
+        await handle.terminate()
+
+
+async def test_probing_goes_on_during_a_long_failover_even_when_history_is_full(lab: Lab) -> None:
+    gate = asyncio.Event()
+
+    async def slow_pre_hook() -> None:
+        await gate.wait()
+
+    lab.hooks.register("pre_failover", slow_pre_hook, timeout_seconds=3600)
+    # The hook activity holds the server's clock to real time, so probe fast instead.
+    plan = lab.plan()
+    fast = [c.model_copy(update={"interval_seconds": 0.5}) for c in plan.checks]
+    plan = plan.model_copy(update={"max_history_events": 100, "checks": fast})
+    async with lab.worker():
+        handle = await lab.start(plan)
+        first_run = (await handle.describe()).run_id
+        op = asyncio.create_task(
+            handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="slow"))
+        )
+        await until(handle, lab.env, lambda s: s["current_operation"] is not None, step=1)
+        probes = (await handle.query("status"))["health"]["checks"]["api"]["total_probes"]
+        await asyncio.sleep(4)  # far past 100 events: continue-as-new is due but must wait
+        status = await handle.query("status")
+        assert status["current_operation"] is not None
+        assert (await handle.describe()).history_length > 100
+        assert status["health"]["checks"]["api"]["total_probes"] >= probes + 5
+        assert (await handle.describe()).run_id == first_run, "no continue-as-new mid-failover"
+        gate.set()
+        assert (await op).success
+        latest = lab.env.client.get_workflow_handle(handle.id)
+        for _ in range(50):
+            if (await latest.describe()).run_id != first_run:
+                break
+            await asyncio.sleep(0.1)
+        assert (await latest.describe()).run_id != first_run
+        assert (await latest.query("status"))["state"] == "failed_over"
+        await latest.terminate()
