@@ -6,7 +6,6 @@ must have BIND9) and are skipped elsewhere, saying so.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from genesis.failover.dns import RFC2136Provider
 from genesis.lab import Bind9Lab, find_named, free_port
+from tests.support import require
 
 ZONE = "example.test."
 RECORD_TTL = 300
@@ -26,11 +26,7 @@ RECORDS: dict[str, str | list[str]] = {
 
 
 def require_named() -> None:
-    if find_named() is None:
-        message = "BIND9 (named) not installed: install the 'bind9' package to run these tests"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require(find_named(), "BIND9 (named, Debian package bind9)")
 
 
 @pytest.fixture

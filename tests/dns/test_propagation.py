@@ -17,6 +17,7 @@ import pytest
 from genesis.failover.dns import query_nameserver, verify_dns_propagation, wait_for_propagation
 from genesis.failover.errors import DNSTransientError
 from genesis.lab import Bind9Lab, free_port
+from tests.support import unavailable
 
 NAME = "www.example.test"
 IP, OLD_IP = "198.51.100.10", "192.0.2.10"
@@ -164,7 +165,7 @@ async def test_hostname_and_ipv6_nameservers() -> None:
             assert ns6.startswith("[::1]:")
             assert await verify_dns_propagation(NAME, IP, [ns6]) == {ns6: True}
     except OSError:
-        pytest.skip("no IPv6 loopback here")
+        unavailable("no IPv6 loopback here")
 
 
 async def test_wait_for_propagation_gives_up_at_the_deadline() -> None:

@@ -31,6 +31,7 @@ import pytest
 from genesis.failover.config import CheckConfig
 from genesis.failover.models import ProbeResult
 from genesis.failover.probes import new_http_client, run_probe, run_probes
+from tests.support import unavailable
 
 RequireBinary = Callable[[str, str], str]
 
@@ -273,7 +274,7 @@ async def test_tcp_bracketed_ipv6_target() -> None:
         listener = socket.socket(socket.AF_INET6)
         listener.bind(("::1", 0))
     except OSError as exc:
-        pytest.skip(f"no IPv6 loopback here: {exc}")
+        unavailable(f"no IPv6 loopback here: {exc}")
     with listener:
         listener.listen(1)
         port = listener.getsockname()[1]
@@ -465,10 +466,6 @@ async def test_postgres_unreachable_port_is_unhealthy(monkeypatch: pytest.Monkey
 
 # --- Processes -----------------------------------------------------------------------------------
 
-linux_only = pytest.mark.skipif(
-    not Path("/proc/self/stat").exists(), reason="process probes read Linux /proc"
-)
-
 
 @pytest.fixture
 def spawn(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
@@ -513,7 +510,6 @@ def wait_for_state(pid: int, state: str) -> None:
     raise AssertionError(f"pid {pid} never reached state {state}")
 
 
-@linux_only
 async def test_process_by_pidfile_name_and_cmdline_is_healthy(spawn: Any, tmp_path: Path) -> None:
     name, marker = unique(), f"60.{secrets.randbelow(10**6):06d}"
     child = spawn(name, seconds=marker)
@@ -530,7 +526,6 @@ async def test_process_by_pidfile_name_and_cmdline_is_healthy(spawn: Any, tmp_pa
     assert "no running process named" in assert_unhealthy(other_marker)
 
 
-@linux_only
 async def test_process_long_name_matches_truncated_comm(spawn: Any) -> None:
     name = unique("gfp-long-service-name-")  # longer than the 15 characters comm keeps
     spawn(name, argv0="not-the-name")  # argv[0] says nothing: only comm can match
@@ -538,7 +533,6 @@ async def test_process_long_name_matches_truncated_comm(spawn: Any) -> None:
     assert result.healthy is True, result.error
 
 
-@linux_only
 async def test_process_killed_and_reaped_is_a_stale_pidfile(spawn: Any, tmp_path: Path) -> None:
     name = unique()
     child = spawn(name)
@@ -551,7 +545,6 @@ async def test_process_killed_and_reaped_is_a_stale_pidfile(spawn: Any, tmp_path
     assert assert_unhealthy(by_name) == f"no running process named {name!r}"
 
 
-@linux_only
 async def test_zombie_process_is_not_alive(spawn: Any, tmp_path: Path) -> None:
     name = unique()
     child = spawn(name)
@@ -564,7 +557,6 @@ async def test_zombie_process_is_not_alive(spawn: Any, tmp_path: Path) -> None:
     assert assert_unhealthy(by_name) == f"no running process named {name!r}"
 
 
-@linux_only
 async def test_garbage_and_missing_pidfiles_are_unhealthy(tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.pid"
     garbage.write_text("not-a-pid\n")
@@ -575,7 +567,6 @@ async def test_garbage_and_missing_pidfiles_are_unhealthy(tmp_path: Path) -> Non
     assert assert_unhealthy(result) == f"pidfile not found: {missing}"
 
 
-@linux_only
 async def test_pid_reused_by_another_process_is_unhealthy(spawn: Any, tmp_path: Path) -> None:
     # The pidfile's pid is alive, but it is some other program now.
     impostor = spawn(unique())
@@ -606,7 +597,6 @@ def own_process_named(name: str) -> Iterator[None]:
         comm.write_text(original)
 
 
-@linux_only
 async def test_probing_process_does_not_match_itself() -> None:
     name = unique()
     with own_process_named(name):
