@@ -35,13 +35,17 @@ with workflow.unsafe.imports_passed_through():
     )
     from genesis.failover.plan import MonitorInput, MonitorPlan
     from genesis.failover.state import (
-        CheckHealth,
         Decision,
         OperationRecord,
         SiteState,
         record_key,
     )
-    from genesis.failover.status import build_health, build_status, operation_summary
+    from genesis.failover.status import (
+        build_health,
+        build_status,
+        details_markdown,
+        operation_summary,
+    )
     from workflows.failover import FailoverWorkflow
 
 # Checks due within this window of each other share one probe activity.
@@ -60,7 +64,7 @@ class MonitorWorkflow:
     def __init__(self, inp: MonitorInput) -> None:
         self._plan: MonitorPlan = inp.plan
         self._state: SiteState = inp.state or SiteState(site=inp.plan.site)
-        self._state.checks = self._sync_checks(self._plan.checks, self._state.checks)
+        self._state.sync_checks(self._plan.checks)
         self._next_due: dict[str, datetime] = {}
         self._in_flight: set[str] = set()
         self._wake = False
@@ -90,14 +94,14 @@ class MonitorWorkflow:
             if not draining:
                 self._launch_due_probes(now)
             self._evaluate(now)
-            self._show_details()
+            workflow.set_current_details(details_markdown(self._state))
             self._wake = False
             try:
-                await workflow.wait_condition(
-                    lambda draining=draining: self._wake or (draining and self._idle()),
-                    # While draining nothing is due: wait for the in-flight work, not a timer.
-                    timeout=None if draining else self._sleep_for(now),
-                )
+                if draining:
+                    # Nothing is due while draining: wait for the in-flight work, not a timer.
+                    await workflow.wait_condition(lambda: self._wake or self._idle())
+                else:
+                    await workflow.wait_condition(lambda: self._wake, timeout=self._sleep_for(now))
             except TimeoutError:
                 pass
             if self._bug is not None:
@@ -305,40 +309,17 @@ class MonitorWorkflow:
                 self._state.recent_failovers.append(now)
                 self._state.failover_count += 1
                 self._state.last_failover = now
-        self._show_details()
+        workflow.set_current_details(details_markdown(self._state))
         try:
             result: FailoverResult = await handle
         except ChildWorkflowError as err:
             # The child died without a result (terminated, timed out): nobody knows which
             # records moved, and status must say so rather than guess.
-            result = self._failed_result(op, inp.from_ip, inp.to_ip, str(err.cause or err))
+            result = self._plan.lost_result(op, workflow.now(), str(err.cause or err))
             for rec in self._plan.records:
                 self._state.records[record_key(rec.domain, rec.record_type)] = "unknown"
         self._finish(op, result, counts)
         return result
-
-    def _failed_result(
-        self, op: OperationRecord, from_ip: str, to_ip: str, error: str
-    ) -> FailoverResult:
-        now = workflow.now()
-        return FailoverResult(
-            success=False,
-            duration_seconds=(now - op.started_at).total_seconds(),
-            dry_run=op.dry_run,
-            outcome="failed",
-            direction=op.direction,
-            trigger=op.trigger,
-            reason=op.reason,
-            site=self._plan.site,
-            workflow_id=op.workflow_id,
-            primary_ip=self._plan.primary_ip,
-            backup_ip=self._plan.backup_ip,
-            from_ip=from_ip,
-            to_ip=to_ip,
-            started_at=op.started_at,
-            finished_at=now,
-            error=error,
-        )
 
     def _finish(self, op: OperationRecord, result: FailoverResult, counts: bool) -> None:
         now = workflow.now()
@@ -445,7 +426,7 @@ class MonitorWorkflow:
             )
             return
         self._plan = plan
-        self._state.checks = self._sync_checks(plan.checks, self._state.checks)
+        self._state.sync_checks(plan.checks)
         self._next_due = {k: v for k, v in self._next_due.items() if k in self._state.checks}
         self._wake = True
 
@@ -468,30 +449,6 @@ class MonitorWorkflow:
         return [operation_summary(op) for op in self._state.history]
 
     # --- helpers --------------------------------------------------------------------------------
-
-    @staticmethod
-    def _sync_checks(
-        checks: list[CheckConfig], known: dict[str, CheckHealth]
-    ) -> dict[str, CheckHealth]:
-        return {
-            c.name: (
-                known[c.name].model_copy(update={"critical": c.critical})
-                if c.name in known
-                else CheckHealth(name=c.name, critical=c.critical)
-            )
-            for c in checks
-        }
-
-    def _show_details(self) -> None:
-        s = self._state
-        lines = [f"**state:** {s.state}"]
-        if s.current:
-            lines.append(f"**running:** {s.current.direction} ({s.current.reason})")
-        for c in s.checks.values():
-            mark = "ok" if c.is_healthy else "UNHEALTHY"
-            err = f" - {c.last_error}" if c.last_error else ""
-            lines.append(f"- {c.name}: {mark}{err}")
-        workflow.set_current_details("\n".join(lines))
 
 
 def _rejection(decision: Decision) -> ApplicationError:

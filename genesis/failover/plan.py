@@ -5,12 +5,22 @@ It is workflow input, so it is visible in the Web UI and replayable; secrets sta
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import Field
 
 from genesis.failover.config import CheckConfig, FailoverConfig, PolicySettings
 from genesis.failover.hooks import HookRegistry
-from genesis.failover.models import Direction, FailoverInput, HookSpec, Model, RecordRef, Trigger
-from genesis.failover.state import SiteState
+from genesis.failover.models import (
+    Direction,
+    FailoverInput,
+    FailoverResult,
+    HookSpec,
+    Model,
+    RecordRef,
+    Trigger,
+)
+from genesis.failover.state import OperationRecord, SiteState
 
 
 class MonitorPlan(Model):
@@ -47,6 +57,29 @@ class MonitorPlan(Model):
             propagation_timeout_seconds=self.propagation_timeout_seconds,
             propagation_poll_seconds=self.propagation_poll_seconds,
             hooks=[h for h in self.hooks if h.phase.endswith(direction) or h.phase == "on_failure"],
+        )
+
+    def lost_result(self, op: OperationRecord, now: datetime, error: str) -> FailoverResult:
+        """The result of an operation whose workflow ended without one (terminated, timed out):
+        failed, with no record listed as moved, because nobody knows which did."""
+        forward = op.direction == "failover"
+        return FailoverResult(
+            success=False,
+            duration_seconds=(now - op.started_at).total_seconds(),
+            dry_run=op.dry_run,
+            outcome="failed",
+            direction=op.direction,
+            trigger=op.trigger,
+            reason=op.reason,
+            site=self.site,
+            workflow_id=op.workflow_id,
+            primary_ip=self.primary_ip,
+            backup_ip=self.backup_ip,
+            from_ip=self.primary_ip if forward else self.backup_ip,
+            to_ip=self.backup_ip if forward else self.primary_ip,
+            started_at=op.started_at,
+            finished_at=now,
+            error=error,
         )
 
 

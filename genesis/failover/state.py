@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from genesis.failover.config import CheckConfig
 from genesis.failover.models import (
     Direction,
     FailoverResult,
@@ -90,6 +91,18 @@ class SiteState(Model):
     last_decision: Decision | None = None
     last_refusal: Decision | None = None
     runs: int = 1  # how many workflow runs (continue-as-new) this state has lived through
+
+    def sync_checks(self, checks: list[CheckConfig]) -> None:
+        """Follow the plan's checks: new ones start fresh, removed ones go, the rest keep every
+        counter (a config change must not reset a failing check's count)."""
+        self.checks = {
+            c.name: (
+                self.checks[c.name].model_copy(update={"critical": c.critical})
+                if c.name in self.checks
+                else CheckHealth(name=c.name, critical=c.critical)
+            )
+            for c in checks
+        }
 
     def remember(self, op: OperationRecord) -> None:
         self.history.append(op)

@@ -44,6 +44,18 @@ def build_health(state: SiteState) -> dict[str, Any]:
     }
 
 
+def details_markdown(state: SiteState) -> str:
+    """The monitor's current details in the Web UI: state and each check at a glance."""
+    lines = [f"**state:** {state.state}"]
+    if state.current:
+        lines.append(f"**running:** {state.current.direction} ({state.current.reason})")
+    for c in state.checks.values():
+        mark = "ok" if c.is_healthy else "UNHEALTHY"
+        err = f" - {c.last_error}" if c.last_error else ""
+        lines.append(f"- {c.name}: {mark}{err}")
+    return "\n".join(lines)
+
+
 def operation_summary(op: OperationRecord) -> dict[str, Any]:
     return {
         "workflow_id": op.workflow_id,
