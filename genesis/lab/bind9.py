@@ -42,6 +42,7 @@ import dns.tsigkeyring
 import dns.update
 
 from genesis.failover.config import Rfc2136Settings
+from genesis.lab._proc import die_with_parent
 from genesis.lab.ports import free_port
 
 __all__ = ["Bind9Lab", "Bind9LabError", "find_named"]
@@ -161,6 +162,7 @@ class Bind9Lab:
                         stderr=subprocess.STDOUT,
                         cwd=self.server_dir(index),
                         start_new_session=True,
+                        preexec_fn=die_with_parent,
                     )
                 finally:
                     log.close()

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from genesis.lab._proc import die_with_parent
 from genesis.lab.ports import free_port
 
 # The dev server's default (20) adds ~50 ms to every workflow task; 1000 halves a short
@@ -109,7 +110,11 @@ class TemporalDevServer:
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_file, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout
