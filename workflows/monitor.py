@@ -173,7 +173,7 @@ class MonitorWorkflow:
                 if check is None or health is None:
                     continue  # the plan changed while the probe ran
                 before = health.is_healthy
-                after = policy.apply_probe(health, check, result)
+                after = policy.apply_probe(health, check, result, now=workflow.now())
                 self._state.checks[check.name] = after
                 if before != after.is_healthy:
                     workflow.logger.info(

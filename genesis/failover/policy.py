@@ -19,10 +19,16 @@ DAY = timedelta(hours=24)
 # --- health: thresholds in both directions ------------------------------------------------------
 
 
-def apply_probe(health: CheckHealth, check: CheckConfig, result: ProbeResult) -> CheckHealth:
+def apply_probe(
+    health: CheckHealth, check: CheckConfig, result: ProbeResult, *, now: datetime | None = None
+) -> CheckHealth:
     """Count one probe. A check turns unhealthy only at ``failure_threshold`` consecutive failures
     (one lost packet must not move a site) and healthy again only after ``success_threshold``
-    consecutive successes (one lucky probe from a flapping primary must not end an outage)."""
+    consecutive successes (one lucky probe from a flapping primary must not end an outage).
+
+    ``now`` is the decider's clock (workflow time in the monitor): the failback window is
+    measured on the same clock as the decision, not on the clock of whichever worker probed."""
+    seen = now or result.checked_at
     h = health.model_copy()
     h.critical = check.critical
     h.total_probes += 1
@@ -35,9 +41,9 @@ def apply_probe(health: CheckHealth, check: CheckConfig, result: ProbeResult) ->
         if not h.is_healthy and h.consecutive_successes >= check.success_threshold:
             h.is_healthy = True
             h.last_error = None
-            h.healthy_since = result.checked_at
+            h.healthy_since = seen
         elif h.is_healthy and h.healthy_since is None:
-            h.healthy_since = result.checked_at
+            h.healthy_since = seen
         if h.is_healthy:
             h.last_error = None
     else:

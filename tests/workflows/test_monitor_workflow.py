@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from temporalio import activity
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -82,13 +82,19 @@ class ScriptedProbes:
 
 
 class Lab:
-    def __init__(self, env: WorkflowEnvironment, task_queue: str) -> None:
-        self.env = env
+    def __init__(self, client: Client, task_queue: str, env: WorkflowEnvironment | None = None):
+        self.client = client
+        self._env = env
         self.task_queue = task_queue
         self.zone = MemoryZone({DOMAIN: PRIMARY})
         self.probes = ScriptedProbes()
         self.hooks = HookRegistry()
         self.hook_calls: list[str] = []
+
+    @property
+    def env(self) -> WorkflowEnvironment:
+        assert self._env is not None, "this test runs on the real dev server: no time skipping"
+        return self._env
 
     def plan(self, **policy: Any) -> MonitorPlan:
         return MonitorPlan(
@@ -117,7 +123,7 @@ class Lab:
     def worker(self) -> Worker:
         dns = DnsActivities(self.zone)
         return Worker(
-            self.env.client,
+            self.client,
             task_queue=self.task_queue,
             workflows=[MonitorWorkflow, FailoverWorkflow],
             activities=[
@@ -129,7 +135,7 @@ class Lab:
         )
 
     async def start(self, plan: MonitorPlan) -> WorkflowHandle[Any, Any]:
-        return await self.env.client.start_workflow(
+        return await self.client.start_workflow(
             MonitorWorkflow.run,
             MonitorInput(plan=plan),
             id=f"failover-monitor-{plan.site}",
@@ -139,7 +145,13 @@ class Lab:
 
 @pytest.fixture
 async def lab(time_skipping_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Lab]:
-    yield Lab(time_skipping_env, task_queue)
+    yield Lab(time_skipping_env.client, task_queue, time_skipping_env)
+
+
+@pytest.fixture
+async def real_lab(dev_client: Client, task_queue: str) -> AsyncIterator[Lab]:
+    """The same lab on the real dev server (real time), for tests about Temporal's own rules."""
+    yield Lab(dev_client, task_queue)
 
 
 async def until(
@@ -404,7 +416,7 @@ async def test_malformed_signals_are_dropped_and_the_monitor_keeps_probing(lab: 
         await handle.terminate()
 
 
-async def test_the_workflow_id_lock_refuses_a_second_writer(lab: Lab) -> None:
+async def test_the_workflow_id_lock_refuses_a_second_writer(real_lab: Lab) -> None:
     """Someone starts a FailoverWorkflow by hand with the site's id: the monitor's own failover
     must be refused by Temporal's workflow-id policy, not run beside it."""
     gate = asyncio.Event()
@@ -412,15 +424,15 @@ async def test_the_workflow_id_lock_refuses_a_second_writer(lab: Lab) -> None:
     async def hold() -> None:
         await gate.wait()
 
-    lab.hooks.register("pre_failover", hold, timeout_seconds=600)
-    plan = lab.plan()
-    async with lab.worker():
-        handle = await lab.start(plan)
-        manual = await lab.env.client.start_workflow(
+    real_lab.hooks.register("pre_failover", hold, timeout_seconds=600)
+    plan = real_lab.plan()
+    async with real_lab.worker():
+        handle = await real_lab.start(plan)
+        manual = await real_lab.client.start_workflow(
             FailoverWorkflow.run,
             plan.operation_input("failover", "manual", "by hand", dry_run=False, force=False),
             id=f"failover-{plan.site}-switch",
-            task_queue=lab.task_queue,
+            task_queue=real_lab.task_queue,
         )
         with pytest.raises(WorkflowUpdateFailedError) as info:
             await handle.execute_update(
@@ -431,7 +443,7 @@ async def test_the_workflow_id_lock_refuses_a_second_writer(lab: Lab) -> None:
         assert status["current_operation"] is None and status["failover_count"] == 0
         gate.set()
         assert (await manual.result()).success
-        assert lab.zone.writes == 1
+        assert real_lab.zone.writes == 1
         await handle.terminate()
 
 
@@ -511,3 +523,29 @@ async def test_probing_goes_on_during_a_long_failover_even_when_history_is_full(
         assert (await latest.describe()).run_id != first_run
         assert (await latest.query("status"))["state"] == "failed_over"
         await latest.terminate()
+
+
+async def test_automatic_failback_only_after_a_healthy_window_when_enabled(lab: Lab) -> None:
+    plan = lab.plan(auto_failback=True, failback_healthy_seconds=120, cooldown_seconds=60)
+    async with lab.worker():
+        handle = await lab.start(plan)
+        lab.probes.healthy["api"] = False
+        await until(handle, lab.env, lambda s: s["state"] == "failed_over")
+        # One good probe from a flapping primary: still failed over.
+        lab.probes.healthy["api"] = True
+        await lab.env.sleep(10)
+        lab.probes.healthy["api"] = False
+        status = await until(
+            handle, lab.env, lambda s: s["health"]["checks"]["api"]["consecutive_failures"] >= 1
+        )
+        assert status["state"] == "failed_over" and lab.zone.records[DOMAIN] == BACKUP
+        # Healthy for good: failback waits out the window, then happens by itself.
+        lab.probes.healthy["api"] = True
+        status = await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["is_healthy"])
+        healthy_at = datetime.fromisoformat(status["as_of"])
+        status = await until(handle, lab.env, lambda s: s["state"] == "normal")
+        assert lab.zone.records[DOMAIN] == PRIMARY
+        last = status["last_operation"]
+        assert last["direction"] == "failback" and last["trigger"] == "automatic"
+        assert datetime.fromisoformat(last["started_at"]) - healthy_at >= timedelta(seconds=100)
+        await handle.terminate()
