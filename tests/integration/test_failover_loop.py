@@ -4,6 +4,8 @@ HTTP primary, the production worker path, the real CLI and the real `temporal` c
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
 import os
 import subprocess
@@ -65,6 +67,26 @@ nameservers = [{ns}]
 """
     )
     return path
+
+
+def history_text(history_json: str) -> str:
+    """A history as `temporal workflow show -o json` prints it, payloads decoded to text."""
+    parts = [history_json]
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "data" and isinstance(value, str):
+                    with contextlib.suppress(ValueError):
+                        parts.append(base64.b64decode(value).decode("utf-8", "replace"))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(json.loads(history_json))
+    return "\n".join(parts)
 
 
 async def run(
@@ -160,6 +182,27 @@ async def test_primary_dies_dns_moves_on_every_nameserver_then_cooldown_failback
         assert status["last_operation"]["trigger"] == "manual"
         assert await answers(bind9) == [[BACKUP]] * 3
         assert bind9.updates_applied() == 3, "each switch wrote exactly once"
+
+        # The TSIG secret is nowhere in what Temporal stored or the CLI printed.
+        for workflow_id in (wid, f"failover-{config.site.name}-switch"):
+            shown = await run(
+                [
+                    find_temporal_cli(),
+                    "workflow",
+                    "show",
+                    "--address",
+                    dev_server.address,
+                    "--workflow-id",
+                    workflow_id,
+                    "-o",
+                    "json",
+                ]
+            )
+            assert shown.returncode == 0, shown.stderr
+            text = history_text(shown.stdout)
+            assert "192.0.2.20" in text, "payloads were decoded"
+            assert bind9.tsig_secret not in text
+        assert bind9.tsig_secret not in done.stdout + done.stderr + refused.stderr
 
         history = await run_cli("-c", str(config_file), "history", "--json", env_secret="")
         assert history.returncode == 0, history.stderr
