@@ -32,7 +32,7 @@ from genesis.lab.bind9 import Bind9Lab  # noqa: E402
 from genesis.lab.http_target import DemoService  # noqa: E402
 from genesis.lab.ports import free_port  # noqa: E402
 from genesis.lab.temporal_dev import TemporalDevServer  # noqa: E402
-from worker.main import run_worker  # noqa: E402
+from worker.main import run_worker_in_background  # noqa: E402
 
 PRIMARY, BACKUP, DOMAIN = "192.0.2.10", "192.0.2.20", "genesis.example.test"
 TSIG_ENV = "GENESIS_MEASURE_TSIG"
@@ -86,9 +86,8 @@ async def one_outage(
         await asyncio.sleep(0.02)
     svc = DemoService().start()
     config = config_for(server, lab, [svc.url], f"m-{uuid.uuid4().hex[:8]}")
-    stop, started = asyncio.Event(), asyncio.Event()
-    worker = asyncio.create_task(run_worker(config, stop=stop, started=started))
-    await started.wait()
+    stop = asyncio.Event()
+    worker = await run_worker_in_background(config, stop=stop)
     handle = client.get_workflow_handle(monitor_workflow_id(config.site.name))
     while (await handle.query("status"))["health"]["checks"]["api0"]["total_probes"] < 2:
         await asyncio.sleep(0.05)
@@ -114,9 +113,8 @@ async def events_per_probe(
 ) -> tuple[float, int, int]:
     svc = DemoService().start()
     config = config_for(server, lab, [svc.url] * checks, f"m-{uuid.uuid4().hex[:8]}")
-    stop, started = asyncio.Event(), asyncio.Event()
-    worker = asyncio.create_task(run_worker(config, stop=stop, started=started))
-    await started.wait()
+    stop = asyncio.Event()
+    worker = await run_worker_in_background(config, stop=stop)
     handle = client.get_workflow_handle(monitor_workflow_id(config.site.name))
     await asyncio.sleep(seconds)
     status = await handle.query("status")

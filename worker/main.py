@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -120,4 +121,43 @@ async def run_worker(
         stop=stop,
         start_monitor=start_monitor,
         started=started,
+    )
+
+
+async def _when_started(
+    start: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
+) -> asyncio.Task[None]:
+    """Run ``start(started)`` as a task and return it once the worker polls; if it dies first
+    (no server, bad config), raise its error here instead of leaving a dead task behind."""
+    started = asyncio.Event()
+    task = asyncio.create_task(start(started))
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()
+        raise RuntimeError("the worker stopped before it started")
+    return task
+
+
+async def run_worker_in_background(
+    config: FailoverConfig, *, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    """``run_worker`` as a task, returned once it runs (``dev``, tests, benchmarks)."""
+    return await _when_started(lambda started: run_worker(config, stop=stop, started=started))
+
+
+async def serve_in_background(
+    client: Client,
+    plan: MonitorPlan,
+    *,
+    provider: DNSProvider,
+    hooks: HookRegistry,
+    stop: asyncio.Event,
+) -> asyncio.Task[None]:
+    """``serve`` as a task, returned once it runs (the Python facade)."""
+    return await _when_started(
+        lambda started: serve(
+            client, plan, provider=provider, hooks=hooks, stop=stop, started=started
+        )
     )

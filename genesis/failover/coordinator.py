@@ -172,29 +172,16 @@ class FailoverCoordinator:
 
     async def start_monitoring(self) -> None:
         """Run a worker in this process (probes, DNS, hooks) and make sure the monitor runs."""
-        from worker.main import serve
+        from worker.main import serve_in_background
 
         if self._tasks:
             return
         plan = self.plan()
         client = await self.client()
-        started = asyncio.Event()
         self._stop.clear()
-        worker = asyncio.create_task(
-            serve(
-                client,
-                plan,
-                provider=self.dns_manager.provider,
-                hooks=self.hooks,
-                stop=self._stop,
-                started=started,
-            )
+        worker = await serve_in_background(
+            client, plan, provider=self.dns_manager.provider, hooks=self.hooks, stop=self._stop
         )
-        waiter = asyncio.create_task(started.wait())
-        await asyncio.wait({worker, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        if worker.done():
-            waiter.cancel()
-            worker.result()  # the worker could not start: raise why
         self._tasks = [worker, asyncio.create_task(self._refresh_loop())]
         await self.refresh_status()
 

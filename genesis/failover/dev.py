@@ -113,7 +113,7 @@ async def run_dev(
     ui_port: int = 8233,
     port: int = 7233,
 ) -> int:
-    from worker.main import run_worker
+    from worker.main import run_worker_in_background
 
     server = None
     the_lab = None
@@ -135,13 +135,7 @@ async def run_dev(
         if lab:
             the_lab = Lab(config, data_dir / "lab")
             the_lab.start()
-        started = asyncio.Event()
-        worker = asyncio.create_task(run_worker(config, stop=stop, started=started))
-        done, _ = await asyncio.wait(
-            {worker, asyncio.create_task(started.wait())}, return_when=asyncio.FIRST_COMPLETED
-        )
-        if worker in done:
-            worker.result()  # raises the worker's startup error
+        worker = await run_worker_in_background(config, stop=stop)
         site = config.site.name
         print(f"Temporal {temporal_address}" + (f"  Web UI {server.ui_url}" if server else ""))
         if server:

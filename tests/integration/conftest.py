@@ -19,7 +19,7 @@ from genesis.lab.bind9 import Bind9Lab, find_named
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer
 from tests.support import require
-from worker.main import run_worker
+from worker.main import run_worker_in_background
 
 PRIMARY, BACKUP = "192.0.2.10", "192.0.2.20"
 ZONE = "example.test"
@@ -109,12 +109,7 @@ async def running_worker(
 ) -> AsyncIterator[WorkflowHandle[Any, Any]]:
     """The production worker path (`genesis-failover worker`), in this process."""
     stop = asyncio.Event()
-    started = asyncio.Event()
-    task = asyncio.create_task(run_worker(config, stop=stop, started=started))
-    waiter = asyncio.create_task(started.wait())
-    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        task.result()
+    task = await run_worker_in_background(config, stop=stop)
     handle = client.get_workflow_handle(monitor_workflow_id(config.site.name))
     try:
         yield handle
