@@ -122,6 +122,7 @@ async def run_dev(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        configured = config.temporal.address
         if temporal_address is None:
             server = TemporalDevServer(
                 data_dir / "temporal.db",
@@ -145,8 +146,10 @@ async def run_dev(
             )
         for line in the_lab.describe() if the_lab else []:
             print(line)
-        print(f"status:   genesis-failover -c {config_path} status")
-        print(f"failover: genesis-failover -c {config_path} failover --reason test --dry-run")
+        # If the configured address was busy, the other commands need to be told where we are.
+        env = "" if temporal_address == configured else f"TEMPORAL_ADDRESS={temporal_address} "
+        print(f"status:   {env}genesis-failover -c {config_path} status")
+        print(f"failover: {env}genesis-failover -c {config_path} failover --reason test --dry-run")
         print("Ctrl-C stops everything.", flush=True)
         await worker
         return 0
