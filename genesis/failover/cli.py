@@ -269,10 +269,19 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, FailoverConfig], int]] = {
 }
 
 
+def _hooks_importable_from(config_path: Path) -> None:
+    """Python hooks named in the config (`module:function`) are found beside the config file
+    and in the working directory, as `python -m worker` would find them."""
+    for folder in (Path.cwd(), config_path.resolve().parent):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)
+        _hooks_importable_from(Path(args.config))
         return COMMANDS[args.command](args, config)
     except ConfigError as exc:
         print(f"genesis-failover: {exc}", file=sys.stderr)

@@ -169,9 +169,12 @@ def test_validate_resolves_python_hooks(tmp_path: Path, secret: str) -> None:
         '\n[[hooks.pre_failover]]\nname = "stop_trading"\npython = "cli_lab_hooks:stop_trading"\n'
     )
     path = write(tmp_path, config_text(checks=CHECKS, extra=hook), "hooks.toml")
-    env = {TSIG_ENV: secret, "PYTHONPATH": str(tmp_path)}
+    env = {TSIG_ENV: secret}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
 
-    ok = run("-c", str(path), "validate", cwd=tmp_path, env=env)
+    # No PYTHONPATH: the hook module is found beside the config file.
+    ok = run("-c", str(path), "validate", cwd=elsewhere, env=env)
     assert ok.returncode == 0, ok.stderr
     assert "hooks: pre_failover: stop_trading" in ok.stdout
 
