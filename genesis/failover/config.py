@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from genesis.failover.addresses import split_host_port
 from genesis.failover.errors import ConfigError
 
 CheckType = Literal["http", "tcp", "database", "process"]
@@ -62,54 +63,11 @@ def _check_env_name(value: str) -> str:
 
 EnvVarName = Annotated[str, AfterValidator(_check_env_name)]
 
-_HOST_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
-_PORT = re.compile(r"[0-9]{1,5}")
-
-
-def _is_host(host: str) -> bool:
-    """A hostname or an IPv4 address (what may stand before ":port")."""
-    try:
-        return ipaddress.ip_address(host).version == 4
-    except ValueError:
-        pass
-    labels = host.removesuffix(".").split(".")
-    if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
-        return False
-    # All-numeric labels that are not a valid IPv4 address ("1.2.3.999") are a typo, not a name.
-    return not all(label.isdigit() for label in labels)
-
-
-def _is_ipv6(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).version == 6
-    except ValueError:
-        return False
-
 
 def _check_server_address(value: str) -> str:
-    """Accept "host", "host:port", "::1", "[::1]" or "[::1]:53"; port 1-65535.
-
-    Checked at load time (a typo'd nameserver would otherwise only show during a failover's
-    propagation check) and as strictly as ``dns.propagation.split_host_port`` reads it, which is
-    not imported here: ``genesis.failover.dns`` imports this module.
-    """
-    port: str | None = None
-    if value.startswith("["):
-        host, sep, rest = value[1:].partition("]")
-        ok = bool(sep) and _is_ipv6(host) and (not rest or rest.startswith(":"))
-        port = rest[1:] if rest else None
-    elif value.count(":") == 1:
-        host, _, port = value.partition(":")
-        ok = _is_host(host)
-    elif ":" in value:
-        ok = _is_ipv6(value)  # bare IPv6 on the default port
-    else:
-        ok = _is_host(value)
-    if ok and port is not None:
-        ok = bool(_PORT.fullmatch(port)) and 0 < int(port) < 65536
-    if not ok:
-        # config_error_from adds the field and "(got <value>)".
-        raise ValueError("must be host, host:port, IPv6 or [IPv6]:port with port 1-65535")
+    """Checked at load time: a typo'd nameserver would otherwise only show during a failover's
+    propagation check. config_error_from adds the field and "(got <value>)"."""
+    split_host_port(value)
     return value
 
 

@@ -16,6 +16,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from genesis.failover.addresses import split_host_port
 from genesis.failover.config import FailoverConfig
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
@@ -38,11 +39,6 @@ def preferred_port(host: str, port: int) -> int:
     return port if port and _port_free(host, port) else free_port(host)
 
 
-def _host_port(text: str, default: int = 53) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    return (host, int(port)) if sep and port.isdigit() else (text, default)
-
-
 class Lab:
     """The local stand-ins a newcomer needs to see a real failover with no cloud account."""
 
@@ -56,8 +52,10 @@ class Lab:
         c = self.config
         rfc = c.dns.rfc2136
         if rfc is not None:
-            host, port = _host_port(rfc.server)
-            secondaries = [p for h, p in map(_host_port, c.propagation.nameservers) if p != port]
+            _, port = split_host_port(rfc.server)
+            secondaries = [
+                p for _, p in map(split_host_port, c.propagation.nameservers) if p != port
+            ]
             secret = None
             if rfc.tsig_secret_env:
                 secret = os.environ.get(rfc.tsig_secret_env)

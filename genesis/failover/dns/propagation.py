@@ -25,6 +25,7 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
+from genesis.failover import addresses
 from genesis.failover.errors import ConfigError, DNSError, DNSTransientError
 
 __all__ = [
@@ -42,29 +43,14 @@ _UDP_TRIES = 3
 
 def split_host_port(server: str, default_port: int = 53) -> tuple[str, int]:
     """ "host", "host:port", "1.2.3.4", "::1", "[::1]" or "[::1]:5300" -> (host, port)."""
-    text = server.strip()
-    bad = ConfigError(
-        f"bad server address {server!r} (want host, host:port or [ipv6]:port)",
-        field="server",
-        value=server,
-    )
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise bad
-        port_text = rest[1:] if rest else None
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    else:
-        # No colon, or two and more without brackets: a bare IPv6 address on the default port.
-        host, port_text = text, None
-    if not host:
-        raise bad
-    if port_text is None:
-        return host, default_port
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise bad
-    return host, int(port_text)
+    try:
+        return addresses.split_host_port(server.strip(), default_port)
+    except ValueError:
+        raise ConfigError(
+            f"bad server address {server!r} (want host, host:port or [ipv6]:port)",
+            field="server",
+            value=server,
+        ) from None
 
 
 async def resolve_host(host: str) -> str:
