@@ -85,7 +85,6 @@ class FailoverWorkflow:
         )
 
         def finish(outcome: Outcome, success: bool, error: str | None = None) -> FailoverResult:
-            finished = workflow.now()
             plan = None
             if inp.dry_run:
                 plan = FailoverPlan(
@@ -95,28 +94,17 @@ class FailoverWorkflow:
                     nameservers=inp.nameservers,
                 )
             self._step(f"{outcome}" + (f": {error}" if error else ""))
-            return FailoverResult(
-                success=success,
-                duration_seconds=(finished - started).total_seconds(),
-                dry_run=inp.dry_run,
-                outcome=outcome,
-                direction=direction,
-                trigger=inp.trigger,
-                reason=inp.reason,
-                site=inp.site,
+            return inp.result(
                 workflow_id=wid,
-                primary_ip=inp.primary_ip,
-                backup_ip=inp.backup_ip,
-                from_ip=inp.from_ip,
-                to_ip=inp.to_ip,
+                outcome=outcome,
+                success=success,
                 started_at=started,
-                finished_at=finished,
+                finished_at=workflow.now(),
+                error=error,
                 records=records,
                 propagation=propagation,
                 hooks=hooks,
                 plan=plan,
-                forced=inp.force,
-                error=error,
             )
 
         if inp.force:

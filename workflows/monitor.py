@@ -303,7 +303,7 @@ class MonitorWorkflow:
                 )
             ) from None
         now = workflow.now()
-        if counts and not op.dry_run:
+        if counts:
             self._state.state = "failing_over" if op.direction == "failover" else "failing_back"
             if op.direction == "failover":
                 self._state.recent_failovers.append(now)

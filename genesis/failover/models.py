@@ -7,7 +7,7 @@ a secret: they are written to workflow history, which every operator with UI acc
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -129,6 +129,40 @@ class FailoverInput(Model):
     @property
     def to_ip(self) -> str:
         return self.backup_ip if self.direction == "failover" else self.primary_ip
+
+    def result(
+        self,
+        *,
+        workflow_id: str,
+        outcome: Outcome,
+        success: bool,
+        started_at: datetime,
+        finished_at: datetime,
+        error: str | None = None,
+        **steps: Any,
+    ) -> FailoverResult:
+        """The result of running this input; ``steps`` are what the steps found (records,
+        propagation, hooks, plan)."""
+        return FailoverResult(
+            success=success,
+            duration_seconds=(finished_at - started_at).total_seconds(),
+            dry_run=self.dry_run,
+            outcome=outcome,
+            direction=self.direction,
+            trigger=self.trigger,
+            reason=self.reason,
+            site=self.site,
+            workflow_id=workflow_id,
+            primary_ip=self.primary_ip,
+            backup_ip=self.backup_ip,
+            from_ip=self.from_ip,
+            to_ip=self.to_ip,
+            started_at=started_at,
+            finished_at=finished_at,
+            forced=self.force,
+            error=error,
+            **steps,
+        )
 
 
 class FailoverPlan(Model):

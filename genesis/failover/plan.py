@@ -62,21 +62,13 @@ class MonitorPlan(Model):
     def lost_result(self, op: OperationRecord, now: datetime, error: str) -> FailoverResult:
         """The result of an operation whose workflow ended without one (terminated, timed out):
         failed, with no record listed as moved, because nobody knows which did."""
-        forward = op.direction == "failover"
-        return FailoverResult(
-            success=False,
-            duration_seconds=(now - op.started_at).total_seconds(),
-            dry_run=op.dry_run,
-            outcome="failed",
-            direction=op.direction,
-            trigger=op.trigger,
-            reason=op.reason,
-            site=self.site,
+        inp = self.operation_input(
+            op.direction, op.trigger, op.reason, dry_run=op.dry_run, force=False
+        )
+        return inp.result(
             workflow_id=op.workflow_id,
-            primary_ip=self.primary_ip,
-            backup_ip=self.backup_ip,
-            from_ip=self.primary_ip if forward else self.backup_ip,
-            to_ip=self.backup_ip if forward else self.primary_ip,
+            outcome="failed",
+            success=False,
             started_at=op.started_at,
             finished_at=now,
             error=error,
