@@ -11,6 +11,10 @@ import socket
 
 __all__ = ["free_port"]
 
+# Ports this process has already handed out: a lab asks for several ports before any server
+# binds them, and the kernel may offer a just-released port again.
+_handed_out: set[int] = set()
+
 
 def free_port(host: str = "127.0.0.1", *, attempts: int = 50) -> int:
     """A port number that is free on ``host`` for both UDP and TCP right now.
@@ -24,9 +28,12 @@ def free_port(host: str = "127.0.0.1", *, attempts: int = 50) -> int:
             port: int = udp.getsockname()[1]
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
                 tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if port in _handed_out:
+                    continue
                 try:
                     tcp.bind((host, port))
                 except OSError:
                     continue
+                _handed_out.add(port)
                 return port
     raise OSError(f"no port free for both UDP and TCP on {host} after {attempts} attempts")

@@ -98,6 +98,11 @@ async def run(
     )
 
 
+async def temporal(server: TemporalDevServer, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `temporal` CLI, pointed at the test's dev server."""
+    return await run([find_temporal_cli(), *args, "--address", server.address])
+
+
 async def run_cli(*args: str, env_secret: str) -> subprocess.CompletedProcess[str]:
     return await run([CLI, *args], env={**os.environ, TSIG_ENV: env_secret})
 
@@ -160,20 +165,16 @@ async def test_primary_dies_dns_moves_on_every_nameserver_then_cooldown_failback
 
         # 4. The operator overrides with `temporal workflow signal`, as the runbook says.
         payload = {"reason": "operator via temporal CLI", "dry_run": False, "force": True}
-        signal = await run(
-            [
-                find_temporal_cli(),
-                "workflow",
-                "signal",
-                "--address",
-                dev_server.address,
-                "--workflow-id",
-                wid,
-                "--name",
-                "manual_failover",
-                "--input",
-                json.dumps(payload),
-            ]
+        signal = await temporal(
+            dev_server,
+            "workflow",
+            "signal",
+            "--workflow-id",
+            wid,
+            "--name",
+            "manual_failover",
+            "--input",
+            json.dumps(payload),
         )
         assert signal.returncode == 0, signal.stderr
         status = await wait_status(handle, lambda s: s["failover_count"] == 2)
@@ -185,18 +186,8 @@ async def test_primary_dies_dns_moves_on_every_nameserver_then_cooldown_failback
 
         # The TSIG secret is nowhere in what Temporal stored or the CLI printed.
         for workflow_id in (wid, f"failover-{config.site.name}-switch"):
-            shown = await run(
-                [
-                    find_temporal_cli(),
-                    "workflow",
-                    "show",
-                    "--address",
-                    dev_server.address,
-                    "--workflow-id",
-                    workflow_id,
-                    "-o",
-                    "json",
-                ]
+            shown = await temporal(
+                dev_server, "workflow", "show", "--workflow-id", workflow_id, "-o", "json"
             )
             assert shown.returncode == 0, shown.stderr
             text = history_text(shown.stdout)
