@@ -23,43 +23,41 @@ from genesis.lab.http_target import DemoService
 from genesis.lab.ports import free_port
 from genesis.lab.temporal_dev import TemporalDevServer
 from tests.integration.conftest import BACKUP, DOMAIN, PRIMARY, answers
-from tests.support import require
+from tests.support import require, write_toml
 
 pytestmark = pytest.mark.integration
 CLI = str(Path(sys.executable).parent / "genesis-failover")
 
 
 def dev_config(tmp: Path, http_port: int, dns_ports: list[int]) -> Path:
-    ns = ", ".join(f'"127.0.0.1:{p}"' for p in dns_ports)
-    path = tmp / "lab.toml"
-    path.write_text(
-        f"""
-[site]
-name = "devtest"
-primary_ip = "{PRIMARY}"
-backup_ip = "{BACKUP}"
-[[checks]]
-name = "primary_api"
-check_type = "http"
-target = "http://127.0.0.1:{http_port}/health"
-interval_seconds = 1
-timeout_seconds = 0.5
-failure_threshold = 2
-[dns]
-provider = "rfc2136"
-[[dns.records]]
-domain = "{DOMAIN}"
-[dns.rfc2136]
-server = "127.0.0.1:{dns_ports[0]}"
-zone = "example.test"
-tsig_key_name = "ddns-key"
-tsig_secret_env = "GENESIS_DEVTEST_TSIG"
-[propagation]
-nameservers = [{ns}]
-timeout_seconds = 10
-"""
-    )
-    return path
+    config = {
+        "site": {"name": "devtest", "primary_ip": PRIMARY, "backup_ip": BACKUP},
+        "checks": [
+            {
+                "name": "primary_api",
+                "check_type": "http",
+                "target": f"http://127.0.0.1:{http_port}/health",
+                "interval_seconds": 1,
+                "timeout_seconds": 0.5,
+                "failure_threshold": 2,
+            }
+        ],
+        "dns": {
+            "provider": "rfc2136",
+            "records": [{"domain": DOMAIN}],
+            "rfc2136": {
+                "server": f"127.0.0.1:{dns_ports[0]}",
+                "zone": "example.test",
+                "tsig_key_name": "ddns-key",
+                "tsig_secret_env": "GENESIS_DEVTEST_TSIG",
+            },
+        },
+        "propagation": {
+            "nameservers": [f"127.0.0.1:{p}" for p in dns_ports],
+            "timeout_seconds": 10,
+        },
+    }
+    return write_toml(config, tmp / "lab.toml")
 
 
 def test_dev_lab_runs_a_real_failover_and_ctrl_c_stops_everything(tmp_path: Path) -> None:

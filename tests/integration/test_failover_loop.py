@@ -28,45 +28,15 @@ from tests.integration.conftest import (
     running_worker,
     wait_status,
 )
+from tests.support import write_toml
 
 pytestmark = pytest.mark.integration
 CLI = str(Path(sys.executable).parent / "genesis-failover")
 
 
 def write_config(config: FailoverConfig, path: Path) -> Path:
-    """The config as a TOML file for the CLI (same values, written by hand: tomllib reads only)."""
-    c = config
-    check = c.checks[0]
-    rfc = c.dns.rfc2136
-    assert rfc is not None
-    ns = ", ".join(f'"{n}"' for n in c.propagation.nameservers)
-    path.write_text(
-        f"""
-[temporal]
-address = "{c.temporal.address}"
-task_queue = "{c.temporal.task_queue}"
-[site]
-name = "{c.site.name}"
-primary_ip = "{c.site.primary_ip}"
-backup_ip = "{c.site.backup_ip}"
-[[checks]]
-name = "{check.name}"
-type = "{check.check_type}"
-target = "{check.target}"
-[dns]
-provider = "rfc2136"
-[[dns.records]]
-domain = "{c.dns.records[0].domain}"
-[dns.rfc2136]
-server = "{rfc.server}"
-zone = "{rfc.zone}"
-tsig_key_name = "{rfc.tsig_key_name}"
-tsig_secret_env = "{rfc.tsig_secret_env}"
-[propagation]
-nameservers = [{ns}]
-"""
-    )
-    return path
+    """The config as a TOML file for the CLI."""
+    return write_toml(config.model_dump(mode="json", exclude_defaults=True), path)
 
 
 def history_text(history_json: str) -> str:
