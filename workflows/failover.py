@@ -73,16 +73,7 @@ class FailoverWorkflow:
         records: list[RecordSwitch] = []
         propagation: dict[str, bool] = {}
         direction = inp.direction
-        ctx = HookContext(
-            site=inp.site,
-            direction=direction,
-            trigger=inp.trigger,
-            reason=inp.reason,
-            from_ip=inp.from_ip,
-            to_ip=inp.to_ip,
-            failover_id=wid,
-            dry_run=inp.dry_run,
-        )
+        ctx = inp.hook_context(wid)
 
         def finish(outcome: Outcome, success: bool, error: str | None = None) -> FailoverResult:
             plan = None

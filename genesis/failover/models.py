@@ -130,6 +130,19 @@ class FailoverInput(Model):
     def to_ip(self) -> str:
         return self.backup_ip if self.direction == "failover" else self.primary_ip
 
+    def hook_context(self, failover_id: str) -> HookContext:
+        """What every hook of this operation is told."""
+        return HookContext(
+            site=self.site,
+            direction=self.direction,
+            trigger=self.trigger,
+            reason=self.reason,
+            from_ip=self.from_ip,
+            to_ip=self.to_ip,
+            failover_id=failover_id,
+            dry_run=self.dry_run,
+        )
+
     def result(
         self,
         *,
