@@ -34,9 +34,9 @@ from genesis.failover.errors import ConfigError
 
 CheckType = Literal["http", "tcp", "database", "process"]
 ProviderName = Literal["digitalocean", "cloudflare", "route53", "rfc2136"]
-# Providers with an implementation in this release; the others are accepted by the schema so a
-# config written for them fails with a clear message instead of "unknown key".
-IMPLEMENTED_PROVIDERS: frozenset[str] = frozenset({"rfc2136"})
+IMPLEMENTED_PROVIDERS: frozenset[str] = frozenset(
+    {"digitalocean", "cloudflare", "route53", "rfc2136"}
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -206,10 +206,32 @@ class CheckConfig(StrictModel):
         return self
 
 
+def _check_api_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError("must be an http:// or https:// URL")
+    if re.match(r"^https?://[^/@]*@", value):
+        raise PydanticCustomError(
+            SECRET_ERROR, "must not contain credentials (they belong in the environment)"
+        )
+    return value.rstrip("/")
+
+
+ApiUrl = Annotated[str, AfterValidator(_check_api_url)]
+
+
 class DnsRecordConfig(StrictModel):
     domain: str = Field(min_length=1)
     record_type: Literal["A", "AAAA"] = "A"
     ttl: int | None = Field(None, ge=1)
+    # The provider holding this record when it is not [dns] provider: the seed advises more
+    # than one DNS provider, and one failover may move records at several.
+    provider: ProviderName | None = None
+    # The zone holding the record at its provider; found from the name when left out.
+    zone: str | None = None
+    # Where this record's change is verified, overriding [propagation] (a record at Cloudflare
+    # is served by Cloudflare's nameservers, one on BIND by BIND's).
+    nameservers: list[ServerAddress] | None = None
+    query_nameservers: bool | None = None
 
 
 class Rfc2136Settings(StrictModel):
@@ -227,14 +249,27 @@ class Rfc2136Settings(StrictModel):
         return self
 
 
-class TokenProviderSettings(StrictModel):
-    api_token_env: EnvVarName | None = None
-    base_url: str | None = None
+class CloudflareSettings(StrictModel):
+    # The SDK's own variable name by default.
+    api_token_env: EnvVarName = "CLOUDFLARE_API_TOKEN"
+    # None: CLOUDFLARE_BASE_URL if set, else the public API.
+    base_url: ApiUrl | None = None
+    timeout_seconds: float = Field(10, gt=0)
+
+
+class DigitalOceanSettings(StrictModel):
+    # The seed's variable name by default.
+    api_token_env: EnvVarName = "DO_API_TOKEN"
+    base_url: ApiUrl = "https://api.digitalocean.com"
+    timeout_seconds: float = Field(10, gt=0)
 
 
 class Route53Settings(StrictModel):
-    endpoint_url: str | None = None
+    # None: AWS_ENDPOINT_URL_ROUTE_53 / AWS_ENDPOINT_URL if set, else AWS. Credentials and
+    # region come from the usual AWS chain (environment, shared files, instance role).
+    endpoint_url: ApiUrl | None = None
     region: str | None = None
+    timeout_seconds: float = Field(10, gt=0)
 
 
 class DnsSettings(StrictModel):
@@ -242,9 +277,10 @@ class DnsSettings(StrictModel):
     ttl: int = Field(60, ge=1)
     records: list[DnsRecordConfig] = Field(min_length=1)
     rfc2136: Rfc2136Settings | None = None
-    digitalocean: TokenProviderSettings | None = None
-    cloudflare: TokenProviderSettings | None = None
-    route53: Route53Settings | None = None
+    # Cloud sections may be left out: their defaults name the usual environment variables.
+    digitalocean: DigitalOceanSettings = Field(default_factory=lambda: DigitalOceanSettings())
+    cloudflare: CloudflareSettings = Field(default_factory=lambda: CloudflareSettings())
+    route53: Route53Settings = Field(default_factory=lambda: Route53Settings())
 
     @field_validator("records")
     @classmethod
@@ -261,21 +297,42 @@ class DnsSettings(StrictModel):
             seen[key] = i
         return v
 
+    def provider_of(self, record: DnsRecordConfig) -> str:
+        return record.provider or self.provider
+
+    @property
+    def providers_used(self) -> list[str]:
+        """Every provider some record lives at, the default first."""
+        used = {self.provider_of(r) for r in self.records}
+        return sorted(used, key=lambda p: (p != self.provider, p))
+
     @model_validator(mode="after")
     def _provider_section(self) -> DnsSettings:
-        if self.provider not in IMPLEMENTED_PROVIDERS:
-            raise ValueError(
-                f"provider {self.provider!r} is not available in this release "
-                f"(available: {', '.join(sorted(IMPLEMENTED_PROVIDERS))})"
-            )
-        if self.provider == "rfc2136" and self.rfc2136 is None:
-            raise ValueError("provider 'rfc2136' needs a [dns.rfc2136] section")
+        if "rfc2136" in self.providers_used:
+            if self.rfc2136 is None:
+                raise ValueError("provider 'rfc2136' needs a [dns.rfc2136] section")
+            zone = self.rfc2136.zone.rstrip(".").lower()
+            for r in self.records:
+                if self.provider_of(r) == "rfc2136" and r.zone is not None:
+                    if r.zone.rstrip(".").lower() != zone:
+                        raise ValueError(
+                            f"record {r.domain!r} names zone {r.zone!r}, but the rfc2136 "
+                            f"server is configured for zone {self.rfc2136.zone!r}"
+                        )
         return self
 
 
 class PropagationSettings(StrictModel):
-    # Empty means "the records were written; nobody to ask": propagation is then trivially true.
+    # Asked directly after a switch. Empty: the authoritative nameservers of each record's zone
+    # (its NS records, found through `resolver`).
     nameservers: list[ServerAddress] = Field(default_factory=list)
+    # False: trust the provider's own word (Route53 INSYNC) and ask no nameserver, for a worker
+    # that cannot reach the provider's nameservers.
+    query_nameservers: bool = True
+    # Used only to find a zone's nameservers and their addresses; None is the system resolver.
+    resolver: ServerAddress | None = None
+    # The port the discovered nameservers are asked on (53 everywhere but in a lab).
+    nameserver_port: int = Field(53, ge=1, le=65535)
     timeout_seconds: float = Field(120, gt=0)
     poll_interval_seconds: float = Field(0.5, gt=0)
 

@@ -11,6 +11,8 @@ Temporal (``activities/_errors.py``) never has to guess from a name or a message
     │   ├── DNSConflictError           record at neither the from nor the to value (compare-and-set)
     │   ├── DNSRateLimitedError        429; retry after .retry_after seconds
     │   └── DNSTransientError          5xx, timeout, connection refused: retry with backoff
+    │       └── DNSBadResponseError    an answer that does not parse (HTML page, success:false,
+    │                                  missing field): never a silent success
     ├── HookError                      a hook raised or timed out
     └── PolicyRefusal                  the policy said no (cooldown, daily limit, ...)
 
@@ -94,3 +96,13 @@ class PolicyRefusal(FailoverError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class DNSBadResponseError(DNSTransientError):
+    """The provider answered something we cannot read: an HTML error page from a proxy, a
+    Cloudflare envelope with ``success: false``, a JSON body missing a field we need.
+
+    Retryable: such answers usually come from an outage page or a proxy in trouble, and every
+    write is compare-and-set, so asking again after an unreadable answer to a write is safe (the
+    retry reads the record and finds the work done, or not).
+    """

@@ -34,9 +34,13 @@ class ProbeResult(Model):
 
 
 class RecordRef(Model):
+    """One record a failover moves, and where its change is verified. No secrets."""
+
     domain: str
     record_type: Literal["A", "AAAA"] = "A"
     ttl: int | None = None
+    # Which configured provider holds it ("" = the site's default provider).
+    provider: str = ""
 
 
 RecordAction = Literal["switched", "already_at_target", "would_switch", "refused", "failed"]
@@ -53,6 +57,14 @@ class RecordSwitch(Model):
     target: str
     action: RecordAction
     error: str | None = None
+    # The TTL the record had, and has after the switch (None if the provider did not say).
+    ttl_before: int | None = None
+    ttl_after: int | None = None
+    # A provider's handle on the write, to ask whether it is live (Route53's change id).
+    change_id: str | None = None
+    # Served through the provider's proxy (Cloudflare): nameservers answer the proxy's
+    # addresses, so only the provider can confirm the change.
+    proxied: bool = False
 
     @property
     def at_target(self) -> bool:

@@ -41,6 +41,7 @@ class MemoryZone(DNSProvider):
     name = "memory"
 
     def __init__(self, records: dict[str, str]) -> None:
+        super().__init__()
         self.records = dict(records)
         self.writes = 0
 
@@ -51,9 +52,10 @@ class MemoryZone(DNSProvider):
 
     async def _replace(
         self, domain: str, record_type: str, old_values: list[str], new_value: str, ttl: int
-    ) -> None:
+    ) -> str | None:
         self.writes += 1
         self.records[domain] = new_value
+        return None
 
 
 class ScriptedProbes:

@@ -10,11 +10,17 @@ once, so every provider refuses the same things:
   ``UnsafePlan`` idea: refuse a change bigger than the one asked for);
 - the write replaces the rrset in place, never delete-then-create in two requests: during a
   failover the gap between the two is an outage.
+
+Providers behind an HTTP API are split in two (octoDNS's pattern): a thin client that makes the
+calls and maps status codes to the typed errors of ``genesis.failover.errors`` in ONE place, and
+the provider, which translates between records and the API's objects. Zones are found from the
+record's name (``parent_zones``) unless the config names them (``zones``).
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import ipaddress
 import logging
 from dataclasses import dataclass, field
@@ -22,17 +28,44 @@ from dataclasses import dataclass, field
 from genesis.failover.errors import ConfigError, DNSConflictError
 from genesis.failover.models import RecordAction, RecordSwitch
 
-__all__ = ["DNSProvider", "RecordValues", "normalize_value"]
+__all__ = ["DNSProvider", "RecordValues", "TtlChange", "normalize_value", "parent_zones"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class RecordValues:
-    """An rrset as the provider holds it: sorted values and the TTL (None if unknown)."""
+    """An rrset as the provider holds it: sorted values and the TTL (None if unknown).
+
+    ``proxied`` is True when the provider answers queries for it with its own addresses
+    (a proxied Cloudflare record): asking nameservers for the value then proves nothing.
+    """
 
     values: list[str] = field(default_factory=list)
     ttl: int | None = None
+    proxied: bool = False
+
+
+@dataclass(frozen=True)
+class TtlChange:
+    """What ``set_ttl`` did: the TTL before and after, and whether it wrote."""
+
+    domain: str
+    record_type: str
+    values: list[str]
+    ttl_before: int | None
+    ttl_after: int | None
+    written: bool
+
+
+def parent_zones(domain: str) -> list[str]:
+    """The zones that could hold ``domain``, longest first, without the trailing dot.
+
+    "api.genesis.example.com." -> ["api.genesis.example.com", "genesis.example.com",
+    "example.com"]. A bare TLD is never a candidate: nobody hosts "com" at a DNS provider.
+    """
+    labels = domain.strip().rstrip(".").lower().split(".")
+    return [".".join(labels[i:]) for i in range(len(labels) - 1)]
 
 
 def normalize_value(record_type: str, value: str, *, what: str = "value") -> str:
@@ -68,6 +101,16 @@ class DNSProvider(abc.ABC):
     #: TTL to write when the caller gives none and the provider cannot report the current one.
     default_ttl: int = 60
 
+    def __init__(self) -> None:
+        #: Zones named in the config for this provider; others are found from the record name.
+        self.zones: list[str] = []
+
+    def zone_hint(self, domain: str) -> str | None:
+        """The longest configured zone that contains ``domain``, if any."""
+        candidates = set(parent_zones(domain))
+        known = [z.rstrip(".").lower() for z in self.zones]
+        return max((z for z in known if z in candidates), key=len, default=None)
+
     @property
     def where(self) -> str:
         """The provider as error messages name it (e.g. "rfc2136 127.0.0.1:5300 zone x.")."""
@@ -80,12 +123,25 @@ class DNSProvider(abc.ABC):
     @abc.abstractmethod
     async def _replace(
         self, domain: str, record_type: str, old_values: list[str], new_value: str, ttl: int
-    ) -> None:
-        """Set the rrset to exactly ``[new_value]`` in one request.
+    ) -> str | None:
+        """Set the rrset to exactly ``[new_value]`` with ``ttl``, in place.
 
         Conditioned on it still being ``old_values`` where the provider can (RFC 2136
-        prerequisites, etc.): ``DNSConflictError`` if it changed since it was read.
+        prerequisites): ``DNSConflictError`` if it changed since it was read. Returns the
+        provider's id for the change when it has one (Route53), for ``change_is_live``.
         """
+
+    async def change_is_live(self, change_id: str) -> bool:
+        """Whether the provider says a change it accepted is served everywhere it answers.
+
+        Route53 says PENDING until every one of its nameservers has the change (INSYNC);
+        providers without such a notion apply writes at once and say True.
+        """
+        return True
+
+    async def aclose(self) -> None:
+        """Release connections. The provider must not be used afterwards."""
+        return None  # nothing held by default (RFC 2136 opens a connection per message)
 
     async def switch_record(
         self,
@@ -109,7 +165,12 @@ class DNSProvider(abc.ABC):
         source = normalize_value(rtype, from_value, what="from_value")
         current = await self.read_record(domain, rtype)
 
-        def outcome(action: RecordAction, after: list[str]) -> RecordSwitch:
+        def outcome(
+            action: RecordAction,
+            after: list[str],
+            ttl_after: int | None = current.ttl,
+            change_id: str | None = None,
+        ) -> RecordSwitch:
             return RecordSwitch(
                 domain=domain,
                 record_type=rtype,
@@ -118,6 +179,10 @@ class DNSProvider(abc.ABC):
                 after=list(after),
                 target=target,
                 action=action,
+                ttl_before=current.ttl,
+                ttl_after=ttl_after,
+                change_id=change_id,
+                proxied=current.proxied,
             )
 
         if current.values == [target]:
@@ -130,15 +195,15 @@ class DNSProvider(abc.ABC):
                 "it without force",
                 current=list(current.values),
             )
-        if dry_run:
-            return outcome("would_switch", [target])
         if ttl is not None:
             new_ttl = ttl
         elif current.ttl is not None:
             new_ttl = current.ttl
         else:
             new_ttl = self.default_ttl
-        await self._replace(domain, rtype, current.values, target, new_ttl)
+        if dry_run:
+            return outcome("would_switch", [target], new_ttl)
+        change_id = await self._replace(domain, rtype, current.values, target, new_ttl)
         log.info(
             "%s: switched %s %s from %s to %s (ttl %s%s)",
             self.where,
@@ -149,4 +214,43 @@ class DNSProvider(abc.ABC):
             new_ttl,
             ", forced" if current.values != [source] else "",
         )
-        return outcome("switched", [target])
+        return outcome("switched", [target], new_ttl, change_id)
+
+    async def set_ttl(
+        self,
+        domain: str,
+        record_type: str,
+        ttl: int,
+        *,
+        expected: list[str],
+        dry_run: bool = False,
+    ) -> TtlChange:
+        """Rewrite the record with the same value and a new TTL (planned failover lowers it
+        before the switch and restores it after).
+
+        The record must hold exactly one of the ``expected`` values (compare-and-set, as for a
+        switch): a TTL change must never carry someone else's value along. A record whose TTL
+        is already ``ttl`` is not written.
+        """
+        rtype = record_type.upper()
+        allowed = [normalize_value(rtype, v, what="expected value") for v in expected]
+        current = await self.read_record(domain, rtype)
+        if len(current.values) != 1 or current.values[0] not in allowed:
+            raise DNSConflictError(
+                f"{domain} {rtype} is at {current.values}, none of {allowed} ({self.where}); "
+                "refusing to change its TTL",
+                current=list(current.values),
+            )
+        change = TtlChange(
+            domain=domain,
+            record_type=rtype,
+            values=list(current.values),
+            ttl_before=current.ttl,
+            ttl_after=ttl,
+            written=False,
+        )
+        if current.ttl == ttl or dry_run:
+            return change
+        await self._replace(domain, rtype, current.values, current.values[0], ttl)
+        log.info("%s: %s %s TTL %s -> %s", self.where, domain, rtype, current.ttl, ttl)
+        return dataclasses.replace(change, written=True)

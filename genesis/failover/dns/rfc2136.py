@@ -49,6 +49,7 @@ class RFC2136Provider(DNSProvider):
     name = "rfc2136"
 
     def __init__(self, settings: Rfc2136Settings, tsig_secret: str | None = None) -> None:
+        super().__init__()
         self.server = settings.server
         self._host, self._port = split_host_port(settings.server)
         self._address: str | None = None
@@ -120,7 +121,7 @@ class RFC2136Provider(DNSProvider):
 
     async def _replace(
         self, domain: str, record_type: str, old_values: list[str], new_value: str, ttl: int
-    ) -> None:
+    ) -> str | None:
         name = self.record_name(domain)
         update = dns.update.UpdateMessage(
             self.zone, keyring=self._keyring, keyname=self._key, keyalgorithm=self._algorithm
@@ -134,6 +135,7 @@ class RFC2136Provider(DNSProvider):
             update.absent(name, record_type)
         update.replace(name, ttl, record_type, new_value)
         await self._send(update, f"update of {name} {record_type}")
+        return None  # applied on the primary when it answers; secondaries are asked directly
 
     # -- names and wire ----------------------------------------------------------------------
 
