@@ -1,8 +1,8 @@
-"""DNS activities: switch one record (compare-and-set) and verify propagation.
+"""DNS activities: switch one record (compare-and-set), change its TTL, verify propagation.
 
 A refused or impossible change (conflict, bad credentials, unknown record) comes back as data in
-the RecordSwitch so the workflow can say exactly which records moved; only trouble that a retry
-can fix is raised, and Temporal retries it.
+the result so the workflow can say exactly which records moved; only trouble that a retry can
+fix is raised, and Temporal retries it (after a provider's Retry-After when it sent one).
 """
 
 from __future__ import annotations
@@ -13,21 +13,31 @@ import time
 from temporalio import activity
 
 from activities._errors import to_application_error
-from activities.payloads import PropagationInput, PropagationResult, SwitchDnsInput
-from genesis.failover.dns import DNSProvider, verify_dns_propagation
-from genesis.failover.errors import DNSConflictError, DNSError
-from genesis.failover.models import RecordSwitch
+from activities.payloads import PropagationInput, PropagationResult, SetTtlInput, SwitchDnsInput
+from genesis.failover.dns import DNSProvider, DNSProviders, verify_dns_propagation
+from genesis.failover.dns.authoritative import authoritative_nameservers
+from genesis.failover.errors import DNSConflictError, DNSError, FailoverError
+from genesis.failover.models import RecordSwitch, TtlOutcome
 
 
 class DnsActivities:
-    def __init__(self, provider: DNSProvider) -> None:
-        self._provider = provider
+    def __init__(self, providers: DNSProviders | DNSProvider) -> None:
+        if isinstance(providers, DNSProvider):
+            providers = DNSProviders.single(providers)
+        self._providers = providers
+
+    def _provider(self, name: str) -> DNSProvider:
+        try:
+            return self._providers.for_record(name)
+        except FailoverError as exc:
+            raise to_application_error(exc) from None
 
     @activity.defn(name="switch_dns")
     async def switch_dns(self, inp: SwitchDnsInput) -> RecordSwitch:
         rec = inp.record
+        provider = self._provider(rec.provider)
         try:
-            return await self._provider.switch_record(
+            return await provider.switch_record(
                 rec.domain,
                 rec.record_type,
                 inp.from_ip,
@@ -42,29 +52,88 @@ class DnsActivities:
             return RecordSwitch(
                 domain=rec.domain,
                 record_type=rec.record_type,
-                provider=self._provider.name,
+                provider=provider.name,
                 target=inp.to_ip,
                 before=(exc.current or []) if isinstance(exc, DNSConflictError) else [],
                 action="refused" if isinstance(exc, DNSConflictError) else "failed",
                 error=str(exc),
             )
 
+    @activity.defn(name="set_record_ttl")
+    async def set_record_ttl(self, inp: SetTtlInput) -> TtlOutcome:
+        rec = inp.record
+        provider = self._provider(rec.provider)
+        outcome = TtlOutcome(
+            domain=rec.domain, record_type=rec.record_type, provider=provider.name, step=inp.step
+        )
+        try:
+            change = await provider.set_ttl(
+                rec.domain, rec.record_type, inp.ttl, expected=inp.expected, dry_run=inp.dry_run
+            )
+        except DNSError as exc:
+            if exc.retryable:
+                raise to_application_error(exc) from None
+            return outcome.model_copy(update={"error": str(exc)})
+        return outcome.model_copy(
+            update={
+                "ttl_before": change.ttl_before,
+                "ttl_after": change.ttl_after,
+                "written": change.written,
+            }
+        )
+
     @activity.defn(name="verify_propagation")
     async def verify_propagation(self, inp: PropagationInput) -> PropagationResult:
-        """Poll every nameserver until all answer the expected IP or the deadline passes.
+        """Poll until the provider says the change is live and every nameserver answers the
+        expected IP, or the deadline passes. Never raises for "not yet": the result says.
 
         Polling inside one heartbeating activity costs three history events whatever the number
         of polls; if the worker dies, the heartbeat timeout hands the poll to another worker.
         """
         deadline = time.monotonic() + inp.deadline_seconds
+        provider = self._provider(inp.provider) if inp.change_id else None
+        live: bool | None = None if provider is None else False
+        nameservers: list[str] | None = list(inp.nameservers) if inp.query_nameservers else []
+        if nameservers == [] and inp.query_nameservers:
+            nameservers = None  # found on the first poll
+        answers: dict[str, bool] = {}
+        error: str | None = None
         polls = 0
         while True:
             polls += 1
-            answers = await verify_dns_propagation(
-                inp.domain, inp.expected_ip, inp.nameservers, record_type=inp.record_type
+            error = None
+            if provider is not None and not live:
+                try:
+                    live = await provider.change_is_live(inp.change_id or "")
+                except DNSError as exc:
+                    error = str(exc)
+            if nameservers is None:
+                try:
+                    nameservers = await authoritative_nameservers(
+                        inp.domain, resolver=inp.resolver, port=inp.nameserver_port
+                    )
+                except DNSError as exc:
+                    error = str(exc)
+            if nameservers:
+                pending = [ns for ns in nameservers if not answers.get(ns)]
+                if pending:
+                    answers.update(
+                        await verify_dns_propagation(
+                            inp.domain, inp.expected_ip, pending, record_type=inp.record_type
+                        )
+                    )
+            complete = (
+                live is not False
+                and nameservers is not None
+                and all(answers.get(ns, False) for ns in nameservers)
             )
-            complete = all(answers.values())
-            activity.heartbeat({ns: ok for ns, ok in answers.items()})
+            activity.heartbeat({"provider_live": live, **answers})
             if complete or time.monotonic() + inp.poll_seconds > deadline:
-                return PropagationResult(nameservers=answers, complete=complete, polls=polls)
+                return PropagationResult(
+                    nameservers=answers,
+                    provider_live=live,
+                    complete=complete,
+                    polls=polls,
+                    error=None if complete else error,
+                )
             await asyncio.sleep(inp.poll_seconds)

@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 
 from activities import DnsActivities, HookActivities, ProbeActivities
 from genesis.failover.config import FailoverConfig, monitor_workflow_id
-from genesis.failover.dns import DNSProvider, build_provider
+from genesis.failover.dns import DNSProvider, DNSProviders, build_providers
 from genesis.failover.hooks import HookRegistry
 from genesis.failover.plan import MonitorInput, MonitorPlan, build_monitor_plan
 from workflows.failover import FailoverWorkflow
@@ -41,11 +41,11 @@ def build_worker(
     client: Client,
     *,
     task_queue: str,
-    provider: DNSProvider,
+    providers: DNSProviders | DNSProvider,
     hooks: HookRegistry,
 ) -> Worker:
     probes = ProbeActivities()
-    dns = DnsActivities(provider)
+    dns = DnsActivities(providers)
     hook_acts = HookActivities(hooks)
     return Worker(
         client,
@@ -54,6 +54,7 @@ def build_worker(
         activities=[
             probes.probe_checks,
             dns.switch_dns,
+            dns.set_record_ttl,
             dns.verify_propagation,
             hook_acts.run_hook,
         ],
@@ -84,14 +85,14 @@ async def serve(
     client: Client,
     plan: MonitorPlan,
     *,
-    provider: DNSProvider,
+    providers: DNSProviders | DNSProvider,
     hooks: HookRegistry,
     stop: asyncio.Event,
     start_monitor: bool = True,
     started: asyncio.Event | None = None,
 ) -> None:
     """Run a worker for ``plan`` until ``stop`` is set."""
-    worker = build_worker(client, task_queue=plan.task_queue, provider=provider, hooks=hooks)
+    worker = build_worker(client, task_queue=plan.task_queue, providers=providers, hooks=hooks)
     async with worker:
         if start_monitor:
             handle = await ensure_monitor(client, plan)
@@ -111,17 +112,20 @@ async def run_worker(
     """The production path: hooks imported from the config, secrets from the environment."""
     registry = HookRegistry()
     registry.add_config(config.hooks)
-    provider = build_provider(config.dns, os.environ)
-    client = await connect(config.temporal.address, config.temporal.namespace)
-    await serve(
-        client,
-        build_monitor_plan(config, registry),
-        provider=provider,
-        hooks=registry,
-        stop=stop,
-        start_monitor=start_monitor,
-        started=started,
-    )
+    providers = build_providers(config.dns, os.environ)
+    try:
+        client = await connect(config.temporal.address, config.temporal.namespace)
+        await serve(
+            client,
+            build_monitor_plan(config, registry),
+            providers=providers,
+            hooks=registry,
+            stop=stop,
+            start_monitor=start_monitor,
+            started=started,
+        )
+    finally:
+        await providers.aclose()
 
 
 async def _when_started(
@@ -151,13 +155,13 @@ async def serve_in_background(
     client: Client,
     plan: MonitorPlan,
     *,
-    provider: DNSProvider,
+    providers: DNSProviders | DNSProvider,
     hooks: HookRegistry,
     stop: asyncio.Event,
 ) -> asyncio.Task[None]:
     """``serve`` as a task, returned once it runs (the Python facade)."""
     return await _when_started(
         lambda started: serve(
-            client, plan, provider=provider, hooks=hooks, stop=stop, started=started
+            client, plan, providers=providers, hooks=hooks, stop=stop, started=started
         )
     )

@@ -1,4 +1,5 @@
-"""FailoverWorkflow: pre-hooks -> DNS switch -> propagation -> post-hooks -> result.
+"""FailoverWorkflow: pre-hooks -> [lower TTL, wait] -> DNS switch -> propagation -> post-hooks
+-> [restore TTL] -> result.
 
 Deterministic orchestration only. Every step is an activity with its own timeout and retry
 policy; what each step did is kept in the result, so a failover that stops half-way says exactly
@@ -17,7 +18,13 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.dns import DnsActivities
     from activities.hooks import HookActivities
-    from activities.payloads import HookInput, PropagationInput, PropagationResult, SwitchDnsInput
+    from activities.payloads import (
+        HookInput,
+        PropagationInput,
+        PropagationResult,
+        SetTtlInput,
+        SwitchDnsInput,
+    )
     from genesis.failover.models import (
         FailoverInput,
         FailoverPlan,
@@ -28,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         Outcome,
         RecordRef,
         RecordSwitch,
+        TtlOutcome,
     )
 
 # A DNS write is a few round trips; the retry policy (not the timeout) rides out a flaky API.
@@ -72,10 +80,19 @@ class FailoverWorkflow:
         hooks: list[HookOutcome] = []
         records: list[RecordSwitch] = []
         propagation: dict[str, bool] = {}
+        ttl_changes: list[TtlOutcome] = []
         direction = inp.direction
         ctx = inp.hook_context(wid)
 
-        def finish(outcome: Outcome, success: bool, error: str | None = None) -> FailoverResult:
+        async def finish(
+            outcome: Outcome, success: bool, error: str | None = None
+        ) -> FailoverResult:
+            # A planned failover puts the TTLs it lowered back, whatever happened since.
+            restore_errors = await self._restore_ttls(inp, ttl_changes)
+            if restore_errors:
+                error = "; ".join([*([error] if error else []), *restore_errors])
+                if outcome == "succeeded":
+                    outcome = "degraded"
             plan = None
             if inp.dry_run:
                 plan = FailoverPlan(
@@ -96,6 +113,7 @@ class FailoverWorkflow:
                 propagation=propagation,
                 hooks=hooks,
                 plan=plan,
+                ttl_changes=ttl_changes,
             )
 
         if inp.force:
@@ -107,7 +125,17 @@ class FailoverWorkflow:
             hooks.append(outcome)
             if not outcome.ok and spec.on_failure == "abort":
                 await self._on_failure(inp, ctx, hooks)
-                return finish("aborted", False, f"pre-hook {spec.name!r} failed: {outcome.error}")
+                return await finish(
+                    "aborted", False, f"pre-hook {spec.name!r} failed: {outcome.error}"
+                )
+
+        # 1b. Planned failover: lower the TTLs and wait out the old ones, so that resolvers
+        #     hold the old address for seconds, not the old TTL, once the switch is made.
+        if inp.lower_ttl_seconds is not None:
+            lowered = await self._lower_ttls(inp, ttl_changes)
+            if isinstance(lowered, str):
+                await self._on_failure(inp, ctx, hooks)
+                return await finish("dry_run" if inp.dry_run else "failed", False, lowered)
 
         # 2. DNS: every record, compare-and-set, concurrently (one slow zone must not hold the
         #    others on the old IP).
@@ -121,26 +149,33 @@ class FailoverWorkflow:
         if broken:
             error = "; ".join(f"{r.domain}: {r.error}" for r in broken)
             if inp.dry_run:
-                return finish("dry_run", False, error)
+                return await finish("dry_run", False, error)
             await self._on_failure(inp, ctx, hooks)
-            return finish("failed", False, error)
+            return await finish("failed", False, error)
 
-        # 3. Propagation, on every configured nameserver (skipped in a dry run: nothing moved).
-        if not inp.dry_run and inp.nameservers:
-            results = await asyncio.gather(*(self._verify(inp, rec) for rec in switched))
-            incomplete = []
-            for rec, res in zip(switched, results, strict=True):
+        # 3. Propagation: the provider's word where it has one (Route53 INSYNC), and the
+        #    nameservers asked directly (skipped in a dry run: nothing moved).
+        incomplete: list[str] = []
+        if not inp.dry_run:
+            checks: list[tuple[RecordSwitch, PropagationInput]] = []
+            for rec in switched:
+                check = self._verification(inp, rec)
+                if check is not None:
+                    checks.append((rec, check))
+            results = await asyncio.gather(*(self._verify(check) for _, check in checks))
+            for (rec, _), res in zip(checks, results, strict=True):
                 for ns, ok in res.nameservers.items():
                     key = ns if len(switched) == 1 else f"{rec.domain}@{ns}"
                     propagation[key] = propagation.get(key, True) and ok
+                if res.provider_live is not None:
+                    propagation[f"{rec.domain}@{rec.provider}"] = res.provider_live
                 if not res.complete:
-                    incomplete.append(rec.domain)
-            self._step(
-                "propagation: "
-                + ", ".join(f"{ns} {'ok' if ok else 'NOT YET'}" for ns, ok in propagation.items())
-            )
-        else:
-            incomplete = []
+                    incomplete.append(rec.domain + (f" ({res.error})" if res.error else ""))
+            if propagation:
+                self._step(
+                    "propagation: "
+                    + ", ".join(f"{k} {'ok' if ok else 'NOT YET'}" for k, ok in propagation.items())
+                )
 
         # 4. Post-hooks: the switch is done; a failing post-hook degrades, it does not undo.
         post_failed = []
@@ -153,19 +188,19 @@ class FailoverWorkflow:
                     break
 
         if inp.dry_run:
-            return finish("dry_run", True)
+            return await finish("dry_run", True)
         if incomplete:
             await self._on_failure(inp, ctx, hooks)
-            return finish(
+            return await finish(
                 "degraded",
                 False,
-                f"DNS written but not seen on every nameserver within "
+                f"DNS written but not confirmed everywhere within "
                 f"{inp.propagation_timeout_seconds:g}s: {', '.join(incomplete)}",
             )
         if post_failed:
             await self._on_failure(inp, ctx, hooks)
-            return finish("degraded", True, f"post-hooks failed: {', '.join(post_failed)}")
-        return finish("succeeded", True)
+            return await finish("degraded", True, f"post-hooks failed: {', '.join(post_failed)}")
+        return await finish("succeeded", True)
 
     # --- steps ----------------------------------------------------------------------------------
 
@@ -174,37 +209,160 @@ class FailoverWorkflow:
         return [h for h in inp.hooks if h.phase == phase]
 
     async def _switch(self, inp: FailoverInput, rec: RecordRef) -> RecordSwitch:
-        return await workflow.execute_activity_method(
-            DnsActivities.switch_dns,
-            SwitchDnsInput(
-                record=rec,
-                from_ip=inp.from_ip,
-                to_ip=inp.to_ip,
-                force=inp.force,
-                dry_run=inp.dry_run,
-            ),
-            start_to_close_timeout=SWITCH_START_TO_CLOSE,
-            schedule_to_close_timeout=SWITCH_SCHEDULE_TO_CLOSE,
-            retry_policy=SWITCH_RETRY,
-            summary=f"switch {rec.domain} -> {inp.to_ip}",
-        )
-
-    async def _verify(self, inp: FailoverInput, rec: RecordSwitch) -> PropagationResult:
-        return await workflow.execute_activity_method(
-            DnsActivities.verify_propagation,
-            PropagationInput(
+        if inp.lower_ttl_seconds is not None:
+            # The new value goes out with the low TTL too: until the TTL is restored, a
+            # failback (if the backup disappoints) reaches resolvers just as fast.
+            rec = rec.model_copy(update={"ttl": inp.lower_ttl_seconds})
+        try:
+            return await workflow.execute_activity_method(
+                DnsActivities.switch_dns,
+                SwitchDnsInput(
+                    record=rec,
+                    from_ip=inp.from_ip,
+                    to_ip=inp.to_ip,
+                    force=inp.force,
+                    dry_run=inp.dry_run,
+                ),
+                start_to_close_timeout=SWITCH_START_TO_CLOSE,
+                schedule_to_close_timeout=SWITCH_SCHEDULE_TO_CLOSE,
+                retry_policy=SWITCH_RETRY,
+                summary=f"switch {rec.domain} -> {inp.to_ip}",
+            )
+        except ActivityError as err:
+            # Retries ran out (an API down for minutes, a rate limit that never lifts). The
+            # last write may or may not have landed: "failed" with no "after" says exactly that,
+            # and the other records' results still stand.
+            return RecordSwitch(
                 domain=rec.domain,
                 record_type=rec.record_type,
-                expected_ip=inp.to_ip,
-                nameservers=inp.nameservers,
-                deadline_seconds=inp.propagation_timeout_seconds,
-                poll_seconds=inp.propagation_poll_seconds,
-            ),
-            start_to_close_timeout=timedelta(seconds=inp.propagation_timeout_seconds + 30),
-            heartbeat_timeout=PROPAGATION_HEARTBEAT,
-            retry_policy=PROPAGATION_RETRY,
-            summary=f"verify {rec.domain} = {inp.to_ip} on {len(inp.nameservers)} nameservers",
+                provider=rec.provider,
+                target=inp.to_ip,
+                action="failed",
+                error=_cause(err),
+            )
+
+    def _verification(self, inp: FailoverInput, rec: RecordSwitch) -> PropagationInput | None:
+        """How ``rec``'s change is confirmed, or None when nothing can confirm it."""
+        ref = next(r for r in inp.records if r.domain == rec.domain)
+        nameservers, query = inp.verification_for(ref)
+        if rec.proxied and query:
+            # Nameservers answer a proxied record with the proxy's addresses: they cannot
+            # confirm the origin moved. The provider's own read-back (the switch) is the proof.
+            self._step(f"{rec.domain}: proxied by {rec.provider}; not asking nameservers")
+            query = False
+        if not query and rec.change_id is None:
+            return None
+        return PropagationInput(
+            domain=rec.domain,
+            record_type=rec.record_type,
+            expected_ip=inp.to_ip,
+            nameservers=nameservers,
+            query_nameservers=query,
+            resolver=inp.resolver,
+            nameserver_port=inp.nameserver_port,
+            provider=ref.provider,
+            change_id=rec.change_id,
+            deadline_seconds=inp.propagation_timeout_seconds,
+            poll_seconds=inp.propagation_poll_seconds,
         )
+
+    async def _verify(self, check: PropagationInput) -> PropagationResult:
+        where = []
+        if check.change_id:
+            where.append(f"{check.provider or 'provider'} change")
+        if check.query_nameservers:
+            where.append(
+                f"{len(check.nameservers)} nameservers"
+                if check.nameservers
+                else "the zone's nameservers"
+            )
+        try:
+            return await workflow.execute_activity_method(
+                DnsActivities.verify_propagation,
+                check,
+                start_to_close_timeout=timedelta(seconds=check.deadline_seconds + 30),
+                heartbeat_timeout=PROPAGATION_HEARTBEAT,
+                retry_policy=PROPAGATION_RETRY,
+                summary=f"verify {check.domain} = {check.expected_ip} on {' and '.join(where)}",
+            )
+        except ActivityError as err:
+            return PropagationResult(complete=False, polls=0, error=_cause(err))
+
+    async def _set_ttl(self, step: SetTtlInput) -> TtlOutcome:
+        try:
+            return await workflow.execute_activity_method(
+                DnsActivities.set_record_ttl,
+                step,
+                start_to_close_timeout=SWITCH_START_TO_CLOSE,
+                schedule_to_close_timeout=SWITCH_SCHEDULE_TO_CLOSE,
+                retry_policy=SWITCH_RETRY,
+                summary=f"{step.step} TTL of {step.record.domain} to {step.ttl}s",
+            )
+        except ActivityError as err:
+            rec = step.record
+            return TtlOutcome(
+                domain=rec.domain,
+                record_type=rec.record_type,
+                provider=rec.provider,
+                step=step.step,
+                error=_cause(err),
+            )
+
+    async def _lower_ttls(self, inp: FailoverInput, changes: list[TtlOutcome]) -> str | None:
+        """Lower every record's TTL, then wait out the longest old one. An error text when a
+        record refused (nothing is switched then; what was lowered is restored by finish)."""
+        low = inp.lower_ttl_seconds
+        assert low is not None
+        expected = [inp.from_ip, inp.to_ip]
+        lowered = await asyncio.gather(
+            *(
+                self._set_ttl(
+                    SetTtlInput(
+                        record=rec, ttl=low, expected=expected, step="lower", dry_run=inp.dry_run
+                    ),
+                )
+                for rec in inp.records
+            )
+        )
+        changes.extend(lowered)
+        failed = [c for c in lowered if c.error]
+        if failed:
+            return "TTL not lowered: " + "; ".join(f"{c.domain}: {c.error}" for c in failed)
+        # Only a TTL above the new one needs waiting out (a record already low is not written).
+        wait = max((c.ttl_before or 0 for c in lowered if c.written), default=0)
+        self._step(
+            f"TTL lowered to {low}s on {sum(c.written for c in lowered)} records"
+            + (f"; waiting {wait}s for resolvers to drop the old TTL" if wait else "")
+        )
+        if wait and not inp.dry_run:
+            await workflow.sleep(timedelta(seconds=wait), summary=f"wait out old TTL {wait}s")
+        return None
+
+    async def _restore_ttls(self, inp: FailoverInput, changes: list[TtlOutcome]) -> list[str]:
+        """Put back each TTL this operation lowered. Errors as text (the switch stands)."""
+        lowered = [c for c in changes if c.step == "lower" and c.written and c.ttl_before]
+        if not lowered or inp.dry_run:
+            return []
+        by_domain = {r.domain: r for r in inp.records}
+        restored = await asyncio.gather(
+            *(
+                self._set_ttl(
+                    SetTtlInput(
+                        record=by_domain[c.domain],
+                        ttl=c.ttl_before or 0,
+                        expected=[inp.to_ip, inp.from_ip],
+                        step="restore",
+                    ),
+                )
+                for c in lowered
+            )
+        )
+        changes.extend(restored)
+        self._step(
+            "TTL restored: "
+            + ", ".join(f"{c.domain} {c.ttl_after}s" for c in restored if not c.error)
+        )
+        return [f"TTL of {c.domain} not restored: {c.error}" for c in restored if c.error]
 
     async def _run_hook(self, spec: HookSpec, ctx: HookContext) -> HookOutcome:
         if ctx.dry_run and not spec.dry_run_safe:

@@ -258,7 +258,14 @@ class MonitorWorkflow:
             self._state.last_refusal = decision
 
     def _begin(
-        self, direction: Direction, trigger: Trigger, reason: str, *, dry_run: bool, force: bool
+        self,
+        direction: Direction,
+        trigger: Trigger,
+        reason: str,
+        *,
+        dry_run: bool,
+        force: bool,
+        lower_ttl_seconds: int | None = None,
     ) -> asyncio.Task[FailoverResult]:
         """Claim the site synchronously (no await before the claim), then run the child."""
         op = OperationRecord(
@@ -270,11 +277,18 @@ class MonitorWorkflow:
             started_at=workflow.now(),
         )
         self._state.current = op
-        return asyncio.create_task(self._run_operation(op, force))
+        return asyncio.create_task(self._run_operation(op, force, lower_ttl_seconds))
 
-    async def _run_operation(self, op: OperationRecord, force: bool) -> FailoverResult:
+    async def _run_operation(
+        self, op: OperationRecord, force: bool, lower_ttl_seconds: int | None
+    ) -> FailoverResult:
         inp = self._plan.operation_input(
-            op.direction, op.trigger, op.reason, dry_run=op.dry_run, force=force
+            op.direction,
+            op.trigger,
+            op.reason,
+            dry_run=op.dry_run,
+            force=force,
+            lower_ttl_seconds=lower_ttl_seconds,
         )
         counts = policy.operation_counts_toward_limits(op.trigger, op.dry_run)
         try:
@@ -371,7 +385,14 @@ class MonitorWorkflow:
         if not decision.allowed:
             raise _Refused(decision)
         reason = req.reason if direction == "failover" else (req.reason or "manual failback")
-        return await self._begin(direction, "manual", reason, dry_run=req.dry_run, force=req.force)
+        return await self._begin(
+            direction,
+            "manual",
+            reason,
+            dry_run=req.dry_run,
+            force=req.force,
+            lower_ttl_seconds=req.lower_ttl_seconds,
+        )
 
     async def _manual_from_signal(self, direction: Direction, req: OperationRequest) -> None:
         # A signal cannot be answered: a refusal is kept in status for the operator to read.

@@ -34,6 +34,18 @@ def _positive_reason(text: str) -> str:
     return text
 
 
+def _ttl_seconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--lower-ttl must be a whole number of seconds, got {text!r}"
+        ) from None
+    if not 1 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"--lower-ttl must be 1-86400 seconds, got {value}")
+    return value
+
+
 def _common(*, top: bool) -> argparse.ArgumentParser:
     # -c and --json work before or after the command; a subcommand must not overwrite the value
     # given before it with its default, hence SUPPRESS below the top level.
@@ -93,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     fb.add_argument("--reason", default="manual failback", type=_positive_reason)
     fb.add_argument("--dry-run", action="store_true")
     fb.add_argument("--force", action="store_true", help="even if the primary is unhealthy")
+    for planned in (fo, fb):
+        planned.add_argument(
+            "--lower-ttl",
+            type=_ttl_seconds,
+            metavar="SECONDS",
+            help="planned switch: lower the records' TTL to SECONDS, wait out the old TTL, "
+            "switch, then restore the TTL",
+        )
     sub.add_parser("history", parents=[common], help="past failovers and failbacks")
     return parser
 
@@ -108,12 +128,12 @@ def _print(args: argparse.Namespace, data: Any, text: Callable[[Any], str]) -> N
 
 
 def cmd_validate(args: argparse.Namespace, config: FailoverConfig) -> int:
-    from genesis.failover.dns import build_provider
+    from genesis.failover.dns import build_providers
     from genesis.failover.hooks import HookRegistry
 
     # Resolve what the worker will resolve: hook imports and provider secrets.
     HookRegistry().add_config(config.hooks)
-    build_provider(config.dns, os.environ)
+    asyncio.run(build_providers(config.dns, os.environ).aclose())
     _print(args, config.model_dump(mode="json"), lambda _: render.config_summary(config))
     return 0
 
@@ -223,7 +243,12 @@ def _operation(direction: str) -> Callable[[argparse.Namespace, FailoverConfig],
     def command(args: argparse.Namespace, config: FailoverConfig) -> int:
         from genesis.failover.models import OperationRequest
 
-        req = OperationRequest(reason=args.reason, dry_run=args.dry_run, force=args.force)
+        req = OperationRequest(
+            reason=args.reason,
+            dry_run=args.dry_run,
+            force=args.force,
+            lower_ttl_seconds=args.lower_ttl,
+        )
         result = asyncio.run(_request(config, direction, req))
         _print(args, result, render.result_text)
         return 0 if result.get("success") else 1

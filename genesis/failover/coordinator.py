@@ -180,7 +180,7 @@ class FailoverCoordinator:
         client = await self.client()
         self._stop.clear()
         worker = await serve_in_background(
-            client, plan, provider=self.dns_manager.provider, hooks=self.hooks, stop=self._stop
+            client, plan, providers=self.dns_manager.providers, hooks=self.hooks, stop=self._stop
         )
         self._tasks = [worker, asyncio.create_task(self._refresh_loop())]
         await self.refresh_status()

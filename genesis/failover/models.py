@@ -41,6 +41,9 @@ class RecordRef(Model):
     ttl: int | None = None
     # Which configured provider holds it ("" = the site's default provider).
     provider: str = ""
+    # Where its change is verified, when not as the operation says (see FailoverInput).
+    nameservers: list[str] | None = None
+    query_nameservers: bool | None = None
 
 
 RecordAction = Literal["switched", "already_at_target", "would_switch", "refused", "failed"]
@@ -114,6 +117,9 @@ class OperationRequest(Model):
     reason: str = Field("manual", max_length=500)
     dry_run: bool = False
     force: bool = False
+    # Planned failover: lower the records' TTL to this, wait out the old TTL, switch, and put
+    # the old TTL back, so resolvers drop the old address within seconds of the switch.
+    lower_ttl_seconds: int | None = Field(None, ge=1, le=86400)
 
 
 class FailoverInput(Model):
@@ -129,10 +135,26 @@ class FailoverInput(Model):
     backup_ip: str
     provider: str
     records: list[RecordRef]
+    # Asked directly after the switch; empty = each record zone's authoritative nameservers,
+    # found through ``resolver`` and asked on ``nameserver_port``.
     nameservers: list[str] = Field(default_factory=list)
+    query_nameservers: bool = True
+    resolver: str | None = None
+    nameserver_port: int = 53
     propagation_timeout_seconds: float = 120
     propagation_poll_seconds: float = 0.5
     hooks: list[HookSpec] = Field(default_factory=list)
+    lower_ttl_seconds: int | None = None
+
+    def verification_for(self, record: RecordRef) -> tuple[list[str], bool]:
+        """(nameservers to ask, whether to ask any) for ``record``: its own settings first."""
+        nameservers = self.nameservers if record.nameservers is None else record.nameservers
+        query = (
+            self.query_nameservers
+            if record.query_nameservers is None
+            else (record.query_nameservers)
+        )
+        return list(nameservers), query
 
     @property
     def from_ip(self) -> str:
@@ -190,6 +212,19 @@ class FailoverInput(Model):
         )
 
 
+class TtlOutcome(Model):
+    """One record's TTL lowered before a planned switch ("lower") or put back ("restore")."""
+
+    domain: str
+    record_type: str
+    provider: str
+    step: Literal["lower", "restore"]
+    ttl_before: int | None = None
+    ttl_after: int | None = None
+    written: bool = False
+    error: str | None = None
+
+
 class FailoverPlan(Model):
     """What a dry run found: each record's current value and target, hooks, nameservers."""
 
@@ -219,6 +254,8 @@ class FailoverResult(Model):
     propagation: dict[str, bool] = Field(default_factory=dict)
     hooks: list[HookOutcome] = Field(default_factory=list)
     plan: FailoverPlan | None = None
+    # Planned failover: the TTLs lowered before the switch and put back after it.
+    ttl_changes: list[TtlOutcome] = Field(default_factory=list)
     forced: bool = False
     error: str | None = None
 

@@ -32,6 +32,9 @@ class MonitorPlan(Model):
     provider: str
     records: list[RecordRef]
     nameservers: list[str] = Field(default_factory=list)
+    query_nameservers: bool = True
+    resolver: str | None = None
+    nameserver_port: int = 53
     propagation_timeout_seconds: float = 120
     propagation_poll_seconds: float = 0.5
     hooks: list[HookSpec] = Field(default_factory=list)
@@ -40,7 +43,14 @@ class MonitorPlan(Model):
     max_history_events: int = Field(4000, ge=100)
 
     def operation_input(
-        self, direction: Direction, trigger: Trigger, reason: str, *, dry_run: bool, force: bool
+        self,
+        direction: Direction,
+        trigger: Trigger,
+        reason: str,
+        *,
+        dry_run: bool,
+        force: bool,
+        lower_ttl_seconds: int | None = None,
     ) -> FailoverInput:
         return FailoverInput(
             site=self.site,
@@ -54,9 +64,13 @@ class MonitorPlan(Model):
             provider=self.provider,
             records=self.records,
             nameservers=self.nameservers,
+            query_nameservers=self.query_nameservers,
+            resolver=self.resolver,
+            nameserver_port=self.nameserver_port,
             propagation_timeout_seconds=self.propagation_timeout_seconds,
             propagation_poll_seconds=self.propagation_poll_seconds,
             hooks=[h for h in self.hooks if h.phase.endswith(direction) or h.phase == "on_failure"],
+            lower_ttl_seconds=lower_ttl_seconds,
         )
 
     def lost_result(self, op: OperationRecord, now: datetime, error: str) -> FailoverResult:
@@ -94,10 +108,20 @@ def build_monitor_plan(
         checks=config.checks,
         provider=config.dns.provider,
         records=[
-            RecordRef(domain=r.domain, record_type=r.record_type, ttl=r.ttl or config.dns.ttl)
+            RecordRef(
+                domain=r.domain,
+                record_type=r.record_type,
+                ttl=r.ttl or config.dns.ttl,
+                provider=config.dns.provider_of(r),
+                nameservers=r.nameservers,
+                query_nameservers=r.query_nameservers,
+            )
             for r in config.dns.records
         ],
         nameservers=config.propagation.nameservers,
+        query_nameservers=config.propagation.query_nameservers,
+        resolver=config.propagation.resolver,
+        nameserver_port=config.propagation.nameserver_port,
         propagation_timeout_seconds=config.propagation.timeout_seconds,
         propagation_poll_seconds=config.propagation.poll_interval_seconds,
         hooks=specs,

@@ -11,7 +11,7 @@ from genesis.failover.config import DnsRecordConfig, DnsSettings, Rfc2136Setting
 from genesis.failover.dns import (
     RecordValues,
     RFC2136Provider,
-    build_provider,
+    build_providers,
     verify_dns_propagation,
     wait_for_propagation,
 )
@@ -267,11 +267,15 @@ async def test_build_provider_from_dns_settings(bind9_lab: Bind9Lab) -> None:
         records=[DnsRecordConfig(domain=WWW, record_type="A", ttl=None)],
         rfc2136=bind9_lab.rfc2136_settings("LAB_TSIG_SECRET"),
     )
-    provider = build_provider(dns_settings, {"LAB_TSIG_SECRET": bind9_lab.tsig_secret})
+    providers = build_providers(dns_settings, {"LAB_TSIG_SECRET": bind9_lab.tsig_secret})
+    provider = providers.for_record("")
     assert isinstance(provider, RFC2136Provider)
+    assert providers.for_record("rfc2136") is provider
     assert (await provider.read_record(WWW, "A")).values == [OLD]
     with pytest.raises(ConfigError, match="LAB_TSIG_SECRET"):
-        build_provider(dns_settings, {})
+        build_providers(dns_settings, {})
+    with pytest.raises(ConfigError, match="no DNS provider 'cloudflare'.*rfc2136"):
+        providers.for_record("cloudflare")
 
 
 async def test_update_without_tsig_is_refused_as_auth_error(bind9_lab: Bind9Lab) -> None:

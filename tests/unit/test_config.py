@@ -18,6 +18,7 @@ from genesis.failover.config import (
 )
 from genesis.failover.errors import ConfigError
 from genesis.failover.hooks import import_hook
+from genesis.failover.plan import build_monitor_plan
 
 # The contract from DESIGN.md, verbatim except for the command and webhook hooks, which this
 # release rejects (see test_command_and_webhook_hooks_are_not_available_yet).
@@ -383,9 +384,72 @@ def test_a_timeout_far_beyond_the_interval_is_rejected() -> None:
     assert "checks.0" in str(error) and "more than 10x" in str(error)
 
 
-def test_a_provider_without_implementation_says_so() -> None:
-    error = config_error(with_("dns.provider", "cloudflare"))
-    assert "'cloudflare' is not available in this release" in str(error)
+def test_cloud_providers_load_with_default_token_variables() -> None:
+    config = parse_config(with_("dns.provider", "cloudflare"))
+    assert config.dns.cloudflare.api_token_env == "CLOUDFLARE_API_TOKEN"
+    assert config.dns.digitalocean.api_token_env == "DO_API_TOKEN"  # the seed's name
+    assert config.dns.route53.endpoint_url is None  # boto3 reads AWS_ENDPOINT_URL_ROUTE_53
+    assert config.dns.providers_used == ["cloudflare"]
+
+
+def test_records_at_several_providers_each_name_theirs() -> None:
+    records = [
+        {"domain": "genesis.example.test"},
+        {"domain": "api.example.com", "provider": "cloudflare", "zone": "example.com"},
+        {"domain": "www.example.net", "provider": "route53", "query_nameservers": False},
+    ]
+    config = parse_config(with_("dns.records", records))
+    assert config.dns.providers_used == ["rfc2136", "cloudflare", "route53"]
+    plan = build_monitor_plan(config)
+    assert [(r.domain, r.provider, r.query_nameservers) for r in plan.records] == [
+        ("genesis.example.test", "rfc2136", None),
+        ("api.example.com", "cloudflare", None),
+        ("www.example.net", "route53", False),
+    ]
+    inp = plan.operation_input("failover", "manual", "drill", dry_run=True, force=False)
+    assert inp.verification_for(plan.records[0]) == ([], True)  # [] = authoritative servers
+    assert inp.verification_for(plan.records[2]) == ([], False)
+
+
+def test_an_unknown_provider_names_the_record_and_the_choices() -> None:
+    error = config_error(with_("dns.records.0.provider", "godaddy"))
+    assert "dns.records.0.provider" in str(error) and "'godaddy'" in str(error)
+
+
+def test_a_record_at_rfc2136_needs_the_section_even_when_the_default_is_elsewhere() -> None:
+    data = with_(
+        "dns",
+        {
+            "provider": "cloudflare",
+            "records": [{"domain": "a.example.test", "provider": "rfc2136"}],
+        },
+    )
+    assert "[dns.rfc2136]" in str(config_error(data))
+
+
+def test_a_record_zone_other_than_the_rfc2136_zone_is_rejected() -> None:
+    error = config_error(with_("dns.records.0.zone", "example.org"))
+    assert "'example.org'" in str(error) and "'example.test'" in str(error)
+
+
+@pytest.mark.parametrize("url", ["ftp://api.example.com", "api.example.com", "http://"])
+def test_a_provider_url_must_be_http(url: str) -> None:
+    error = config_error(with_("dns.cloudflare", {"base_url": url}))
+    assert "dns.cloudflare.base_url" in str(error) and repr(url) in str(error)
+
+
+def test_a_provider_url_with_credentials_is_rejected_without_echoing_them() -> None:
+    url = "https://user:s3cret-token@api.example.com"
+    error = config_error(with_("dns.digitalocean", {"base_url": url}))
+    assert "dns.digitalocean.base_url" in str(error) and "s3cret-token" not in str(error)
+    assert error.value is None
+
+
+def test_propagation_resolver_is_checked_at_load() -> None:
+    error = config_error(with_("propagation.resolver", "127.0.0.1:notaport"))
+    assert "propagation.resolver" in str(error)
+    config = parse_config(with_("propagation.query_nameservers", False))
+    assert build_monitor_plan(config).query_nameservers is False
 
 
 def test_rfc2136_needs_its_section_and_tsig_pair() -> None:

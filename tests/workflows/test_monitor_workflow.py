@@ -118,6 +118,8 @@ class Lab:
             ],
             provider="memory",
             records=[RecordRef(domain=DOMAIN)],
+            # The memory zone has no nameservers: its own write is the whole truth.
+            query_nameservers=False,
             hooks=[s for specs in self.hooks.specs.values() for s in specs],
             task_queue=self.task_queue,
         )
@@ -131,6 +133,7 @@ class Lab:
             activities=[
                 self.probes.probe_checks,
                 dns.switch_dns,
+                dns.set_record_ttl,
                 dns.verify_propagation,
                 HookActivities(self.hooks).run_hook,
             ],

@@ -1,12 +1,12 @@
-"""The seed's ``DNSManager``: one provider, switched and verified directly (no Temporal).
+"""The seed's ``DNSManager``: switch and verify records directly (no Temporal).
 
-    dns_manager = DNSManager(provider="rfc2136", server="127.0.0.1:5300", zone="example.com",
-                             tsig_key_name="ddns-key", tsig_secret=os.environ["TSIG"])
+    dns_manager = DNSManager(api_token=os.environ["DO_API_TOKEN"], provider="digitalocean")
     ok = await dns_manager.failover_dns(domain=..., from_ip=..., to_ip=..., record_type="A")
     propagation = await dns_manager.verify_dns_propagation(domain, expected_ip, nameservers)
 
-The secret is held by this object only; the coordinator hands the provider to its in-process
-worker, never to a workflow.
+Cloudflare takes ``api_token`` too; Route53 takes its credentials from the usual AWS chain;
+RFC 2136 takes ``server=``, ``zone=`` and a TSIG key. The secret is held by this object only;
+the coordinator hands the providers to its in-process worker, never to a workflow.
 """
 
 from __future__ import annotations
@@ -14,10 +14,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from genesis.failover.config import IMPLEMENTED_PROVIDERS, Rfc2136Settings
+from genesis.failover.config import (
+    IMPLEMENTED_PROVIDERS,
+    CloudflareSettings,
+    DigitalOceanSettings,
+    Rfc2136Settings,
+    Route53Settings,
+)
 from genesis.failover.dns.base import DNSProvider
 from genesis.failover.dns.propagation import verify_dns_propagation, wait_for_propagation
-from genesis.failover.dns.rfc2136 import RFC2136Provider
+from genesis.failover.dns.registry import DNSProviders
 from genesis.failover.errors import ConfigError, DNSConflictError
 from genesis.failover.models import RecordSwitch
 
@@ -35,41 +41,40 @@ class DNSManager:
         tsig_key_name: str | None = None,
         tsig_secret: str | None = None,
         tsig_algorithm: str = "hmac-sha256",
-        timeout_seconds: float = 5.0,
+        timeout_seconds: float = 10.0,
         dns_provider: DNSProvider | None = None,
+        providers: DNSProviders | None = None,
     ) -> None:
         self.provider_name = provider
         self.last_switch: RecordSwitch | None = None
-        if dns_provider is not None:
-            self.provider = dns_provider
-            return
-        if provider not in IMPLEMENTED_PROVIDERS:
-            raise ConfigError(
-                f"DNS provider {provider!r} is not available in this release "
-                f"(available: {', '.join(sorted(IMPLEMENTED_PROVIDERS))})",
-                field="provider",
-                value=provider,
+        if providers is not None:
+            self.providers = providers
+        else:
+            self.providers = DNSProviders.single(
+                dns_provider
+                or _provider_from_arguments(
+                    provider,
+                    api_token,
+                    base_url=base_url,
+                    endpoint_url=endpoint_url,
+                    server=server,
+                    zone=zone,
+                    tsig_key_name=tsig_key_name,
+                    tsig_secret=tsig_secret,
+                    tsig_algorithm=tsig_algorithm,
+                    timeout_seconds=timeout_seconds,
+                )
             )
-        if server is None or zone is None:
-            raise ConfigError(
-                "the rfc2136 provider needs server= and zone=", field="server", value=server
-            )
-        settings = Rfc2136Settings(
-            server=server,
-            zone=zone,
-            tsig_key_name=tsig_key_name,
-            tsig_algorithm=tsig_algorithm,
-            # The secret is passed directly here; the settings only need to know there is one.
-            tsig_secret_env="GENESIS_TSIG_SECRET" if tsig_key_name else None,
-            timeout_seconds=timeout_seconds,
-        )
-        self.provider = RFC2136Provider(settings, tsig_secret)
+        self.provider = self.providers.for_record("")
 
     @classmethod
     def from_settings(cls, dns: Any, environ: Any = os.environ) -> DNSManager:
-        from genesis.failover.dns import build_provider
+        from genesis.failover.dns.registry import build_providers
 
-        return cls(provider=dns.provider, dns_provider=build_provider(dns, environ))
+        return cls(provider=dns.provider, providers=build_providers(dns, environ))
+
+    async def aclose(self) -> None:
+        await self.providers.aclose()
 
     async def failover_dns(
         self,
@@ -130,3 +135,71 @@ class DNSManager:
             deadline_seconds=wait_seconds,
             record_type=record_type,
         )
+
+
+def _provider_from_arguments(
+    provider: str,
+    api_token: str | None,
+    *,
+    base_url: str | None,
+    endpoint_url: str | None,
+    server: str | None,
+    zone: str | None,
+    tsig_key_name: str | None,
+    tsig_secret: str | None,
+    tsig_algorithm: str,
+    timeout_seconds: float,
+) -> DNSProvider:
+    """The seed's keyword form: one provider, its secret passed in (not read from the env)."""
+    if provider not in IMPLEMENTED_PROVIDERS:
+        raise ConfigError(
+            f"unknown DNS provider {provider!r} (available: "
+            f"{', '.join(sorted(IMPLEMENTED_PROVIDERS))})",
+            field="provider",
+            value=provider,
+        )
+    zones = [zone] if zone else []
+    built: DNSProvider
+    if provider in ("digitalocean", "cloudflare") and not api_token:
+        raise ConfigError(
+            f"the {provider} provider needs api_token= (e.g. from os.environ)",
+            field="api_token",
+        )
+    if provider == "digitalocean":
+        from genesis.failover.dns.digitalocean import DigitalOceanProvider
+
+        settings = DigitalOceanSettings(timeout_seconds=timeout_seconds)
+        if base_url:
+            settings = DigitalOceanSettings(base_url=base_url, timeout_seconds=timeout_seconds)
+        built = DigitalOceanProvider(settings, api_token or "")
+    elif provider == "cloudflare":
+        from genesis.failover.dns.cloudflare import CloudflareProvider
+
+        built = CloudflareProvider(
+            CloudflareSettings(base_url=base_url, timeout_seconds=timeout_seconds), api_token or ""
+        )
+    elif provider == "route53":
+        from genesis.failover.dns.route53 import Route53Provider
+
+        built = Route53Provider(
+            Route53Settings(endpoint_url=endpoint_url, timeout_seconds=timeout_seconds)
+        )
+    else:
+        from genesis.failover.dns.rfc2136 import RFC2136Provider
+
+        if server is None or zone is None:
+            raise ConfigError(
+                "the rfc2136 provider needs server= and zone=", field="server", value=server
+            )
+        settings_2136 = Rfc2136Settings(
+            server=server,
+            zone=zone,
+            tsig_key_name=tsig_key_name,
+            tsig_algorithm=tsig_algorithm,
+            # The secret is passed directly here; the settings only need to know there is one.
+            tsig_secret_env="GENESIS_TSIG_SECRET" if tsig_key_name else None,
+            timeout_seconds=timeout_seconds,
+        )
+        built = RFC2136Provider(settings_2136, tsig_secret)
+    built.zones = zones
+    return built
