@@ -17,6 +17,10 @@ from temporalio.testing import WorkflowEnvironment
 from genesis.lab.temporal_dev import TemporalDevServer
 from tests.support import require, venv_bin
 
+# The DNS provider harnesses (each provider's server, seeded and read out of band) are fixtures
+# for the DNS and the integration tests alike.
+pytest_plugins = ["tests.dns.harnesses"]
+
 
 @pytest.fixture
 def task_queue() -> str:

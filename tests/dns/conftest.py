@@ -48,27 +48,3 @@ def bind9_lab(tmp_path: Path) -> Iterator[Bind9Lab]:
 @pytest.fixture
 def provider(bind9_lab: Bind9Lab) -> RFC2136Provider:
     return RFC2136Provider(bind9_lab.rfc2136_settings(), bind9_lab.tsig_secret)
-
-
-# --- the provider harnesses: one contract suite, every provider ----------------------------------
-# Imported so pytest registers them as fixtures for every test under tests/dns/.
-from tests.dns.harness import ProviderHarness  # noqa: E402
-from tests.dns.harness_cloudflare import cloudflare_harness  # noqa: E402, F401
-from tests.dns.harness_digitalocean import digitalocean_harness  # noqa: E402, F401
-from tests.dns.harness_rfc2136 import rfc2136_harness  # noqa: E402, F401
-from tests.dns.harness_route53 import route53_harness  # noqa: E402, F401
-
-PROVIDERS = ("rfc2136", "cloudflare", "digitalocean", "route53")
-HTTP_PROVIDERS = ("cloudflare", "digitalocean", "route53")
-
-
-@pytest.fixture(params=PROVIDERS)
-def harness(request: pytest.FixtureRequest) -> ProviderHarness:
-    """Each provider in turn, on its server (BIND9, moto, the loopback emulators)."""
-    return request.getfixturevalue(f"{request.param}_harness")  # type: ignore[no-any-return]
-
-
-@pytest.fixture(params=HTTP_PROVIDERS)
-def http_harness(request: pytest.FixtureRequest) -> ProviderHarness:
-    """The providers behind an HTTP API, whose servers can be told to fail."""
-    return request.getfixturevalue(f"{request.param}_harness")  # type: ignore[no-any-return]

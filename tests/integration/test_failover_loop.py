@@ -3,9 +3,6 @@ HTTP primary, the production worker path, the real CLI and the real `temporal` c
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import contextlib
 import json
 import os
 import subprocess
@@ -19,7 +16,7 @@ from temporalio.client import Client
 from genesis.failover.config import FailoverConfig, monitor_workflow_id
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
-from genesis.lab.temporal_dev import TemporalDevServer, find_temporal_cli
+from genesis.lab.temporal_dev import TemporalDevServer
 from tests.integration.conftest import (
     BACKUP,
     PRIMARY,
@@ -29,6 +26,7 @@ from tests.integration.conftest import (
     wait_status,
 )
 from tests.support import write_toml
+from tests.temporal_cli import history_text, run, temporal
 
 pytestmark = pytest.mark.integration
 CLI = str(Path(sys.executable).parent / "genesis-failover")
@@ -37,40 +35,6 @@ CLI = str(Path(sys.executable).parent / "genesis-failover")
 def write_config(config: FailoverConfig, path: Path) -> Path:
     """The config as a TOML file for the CLI."""
     return write_toml(config.model_dump(mode="json", exclude_defaults=True), path)
-
-
-def history_text(history_json: str) -> str:
-    """A history as `temporal workflow show -o json` prints it, payloads decoded to text."""
-    parts = [history_json]
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "data" and isinstance(value, str):
-                    with contextlib.suppress(ValueError):
-                        parts.append(base64.b64decode(value).decode("utf-8", "replace"))
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(json.loads(history_json))
-    return "\n".join(parts)
-
-
-async def run(
-    cmd: list[str], env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a command in a thread: the worker under test shares this event loop."""
-    return await asyncio.to_thread(
-        subprocess.run, cmd, capture_output=True, text=True, timeout=60, env=env, check=False
-    )
-
-
-async def temporal(server: TemporalDevServer, *args: str) -> subprocess.CompletedProcess[str]:
-    """The real `temporal` CLI, pointed at the test's dev server."""
-    return await run([find_temporal_cli(), *args, "--address", server.address])
 
 
 async def run_cli(*args: str, env_secret: str) -> subprocess.CompletedProcess[str]:
