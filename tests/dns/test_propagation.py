@@ -10,13 +10,19 @@ from contextlib import asynccontextmanager
 
 import dns.flags
 import dns.message
+import dns.name
+import dns.query
 import dns.rcode
 import dns.rrset
+import dns.tsigkeyring
+import dns.update
 import pytest
 
 from genesis.failover.dns import query_nameserver, verify_dns_propagation, wait_for_propagation
+from genesis.failover.dns.authoritative import authoritative_nameservers
 from genesis.failover.errors import DNSTransientError
 from genesis.lab import Bind9Lab, free_port
+from tests.dns.conftest import ZONE
 from tests.support import unavailable
 
 NAME = "www.example.test"
@@ -209,3 +215,49 @@ async def test_secondaries_have_a_change_within_milliseconds(bind9_lab: Bind9Lab
     elapsed = time.monotonic() - started
     assert result == dict.fromkeys(bind9_lab.servers, True)
     assert elapsed < 1.0, f"secondaries took {elapsed:.3f} s (notify tuning lost?)"
+
+
+# --- the zone's authoritative nameservers (an empty [propagation] nameservers list) --------------
+
+
+def add_nameserver(lab: Bind9Lab, host: str, address: str) -> None:
+    """One more NS (with glue) in the lab's zone, as a TSIG-signed update."""
+    zone = dns.name.from_text(ZONE)
+    update = dns.update.UpdateMessage(
+        zone,
+        keyring=dns.tsigkeyring.from_text({lab.tsig_key_name: lab.tsig_secret}),
+        keyname=dns.name.from_text(lab.tsig_key_name),
+        keyalgorithm=lab.tsig_algorithm,
+    )
+    update.add(zone, 300, "NS", f"{host}.{ZONE}")
+    update.add(dns.name.from_text(host, origin=zone), 300, "A", address)
+    response = dns.query.tcp(update, "127.0.0.1", port=lab.primary_port, timeout=2)
+    assert response.rcode() == dns.rcode.NOERROR
+
+
+async def test_the_zone_nameservers_are_found_through_its_ns_records(bind9_lab: Bind9Lab) -> None:
+    found = await authoritative_nameservers(
+        "www.example.test", resolver=bind9_lab.primary, port=bind9_lab.primary_port
+    )
+    assert found == [bind9_lab.primary]  # ns1.example.test. A 127.0.0.1, on the lab's port
+    on_53 = await authoritative_nameservers("www.example.test", resolver=bind9_lab.primary)
+    assert on_53 == ["127.0.0.1"]  # the usual port is not written out
+
+
+async def test_every_zone_nameserver_is_asked_and_a_dead_one_is_named(
+    bind9_lab: Bind9Lab,
+) -> None:
+    add_nameserver(bind9_lab, "ns2", "127.0.0.9")  # listed in the zone, nothing listens there
+    found = await authoritative_nameservers(
+        "www.example.test", resolver=bind9_lab.primary, port=bind9_lab.primary_port
+    )
+    dead = f"127.0.0.9:{bind9_lab.primary_port}"
+    assert sorted(found) == sorted([bind9_lab.primary, dead])
+    answers = await verify_dns_propagation("www.example.test", "192.0.2.10", found, timeout=0.5)
+    assert answers == {bind9_lab.primary: True, dead: False}
+
+
+async def test_no_answer_from_the_resolver_is_a_transient_error_naming_the_domain() -> None:
+    silent = f"127.0.0.1:{free_port()}"
+    with pytest.raises(DNSTransientError, match=rf"www\.example\.test via {silent}"):
+        await authoritative_nameservers("www.example.test", resolver=silent, timeout=0.5)
