@@ -117,6 +117,28 @@ def history_text(items: list[dict[str, Any]]) -> str:
     return table(["STARTED", "DIRECTION", "TRIGGER", "OUTCOME", "DURATION", "REASON"], rows)
 
 
+def _verification_text(c: FailoverConfig) -> str:
+    """Where a switch is confirmed, as an operator reads it."""
+    p = c.propagation
+    if not p.query_nameservers:
+        default = "the provider's word only (no nameserver asked)"
+    elif p.nameservers:
+        default = ", ".join(p.nameservers)
+    else:
+        default = "each zone's authoritative nameservers (NS records)"
+    overrides = [
+        f"{r.domain}: "
+        + (
+            "the provider's word only"
+            if r.query_nameservers is False
+            else ", ".join(r.nameservers or []) or "its zone's authoritative nameservers"
+        )
+        for r in c.dns.records
+        if r.query_nameservers is not None or r.nameservers is not None
+    ]
+    return "; ".join([default, *overrides])
+
+
 def config_summary(config: FailoverConfig) -> str:
     c = config
     lines = [
@@ -125,9 +147,9 @@ def config_summary(config: FailoverConfig) -> str:
         f"task queue {c.temporal.task_queue}",
         f"policy: auto_failover={c.policy.auto_failover} cooldown={c.policy.cooldown_seconds:g}s "
         f"max/24h={c.policy.max_failovers_per_day} auto_failback={c.policy.auto_failback}",
-        f"dns: {c.dns.provider}, records "
-        + ", ".join(f"{r.domain} {r.record_type}" for r in c.dns.records),
-        "propagation: " + (", ".join(c.propagation.nameservers) or "(no nameservers)"),
+        f"dns: {', '.join(c.dns.providers_used)}; records "
+        + ", ".join(f"{r.domain} {r.record_type} at {c.dns.provider_of(r)}" for r in c.dns.records),
+        "propagation: " + _verification_text(c),
         "",
         table(
             ["CHECK", "TYPE", "TARGET", "EVERY", "TIMEOUT", "FAIL/OK", "CRITICAL"],
