@@ -304,8 +304,25 @@ def test_a_bad_tsig_secret_names_the_variable_not_the_value(good: Path) -> None:
         (["failover", "--reason", "x" * 501], "at most 500"),
         (["explode"], "invalid choice: 'explode'"),
         ([], "required"),
+        (
+            ["failover", "--reason", "m", "--lower-ttl", "0"],
+            "--lower-ttl must be 1-86400 seconds, got 0",
+        ),
+        (
+            ["failback", "--lower-ttl", "soon"],
+            "--lower-ttl must be a whole number of seconds, got 'soon'",
+        ),
     ],
-    ids=["no-reason", "empty-reason", "blank-reason", "long-reason", "unknown-command", "none"],
+    ids=[
+        "no-reason",
+        "empty-reason",
+        "blank-reason",
+        "long-reason",
+        "unknown-command",
+        "none",
+        "zero-ttl",
+        "word-ttl",
+    ],
 )
 def test_argument_errors_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:
     result = run(*args, cwd=tmp_path)
