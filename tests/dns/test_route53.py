@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -39,6 +40,17 @@ WWW = "www.example.test"
 OLD, NEW = "192.0.2.10", "198.51.100.10"
 
 
+NEXT_ZONE_ANSWER = (
+    b'<?xml version="1.0"?>\n<ListHostedZonesByNameResponse '
+    b'xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><HostedZones><HostedZone>'
+    b"<Id>/hostedzone/Z0NEXTZONE0000</Id><Name>www2.example.test.</Name>"
+    b"<CallerReference>x</CallerReference><Config><PrivateZone>false</PrivateZone></Config>"
+    b"<ResourceRecordSetCount>2</ResourceRecordSetCount></HostedZone></HostedZones>"
+    b"<DNSName>www.example.test.</DNSName><IsTruncated>false</IsTruncated>"
+    b"<MaxItems>10</MaxItems></ListHostedZonesByNameResponse>"
+)
+
+
 def zone_lookups(harness: Route53Harness) -> list[str]:
     """The DNSName of every ListHostedZonesByName the provider sent, in order."""
     return [
@@ -53,9 +65,12 @@ async def test_zone_is_found_among_parents_longest_first_and_cached(
     await route53_harness.seed(WWW, "A", [OLD])
     await route53_harness.seed("api.example.test", "A", [NEW])
     provider = route53_harness.provider()
+    # Asked for a name it has no zone for, Route53 lists the zones after it (moto lists none):
+    # answer the first lookup the way Route53 does.
+    route53_harness.proxy.respond(Answer(200, NEXT_ZONE_ANSWER, {"Content-Type": "text/xml"}))
     assert (await provider.read_record(WWW, "A")).values == [OLD]
-    # www.example.test is tried first (no such zone: the exact Name check says so), then its
-    # parent. The second read asks for no zone at all.
+    # www.example.test is tried first (www2.example.test is not it), then its parent. The
+    # second read asks for no zone at all.
     assert zone_lookups(route53_harness) == ["www.example.test.", "example.test."]
     assert (await provider.read_record(WWW, "A")).values == [OLD]
     assert zone_lookups(route53_harness) == ["www.example.test.", "example.test."]
@@ -89,10 +104,23 @@ async def test_the_next_record_in_the_listing_is_not_taken_for_ours(
     route53_harness: Route53Harness,
 ) -> None:
     # ListResourceRecordSets starts AT www.example.test A; with no such rrset, Route53 returns
-    # the one after it (www2) instead of nothing.
-    await route53_harness.seed("www2.example.test", "A", [OLD])
-    await route53_harness.seed(WWW, "AAAA", ["2001:db8::1"])
+    # the one after it instead of nothing: another name, or the same name's next type.
+    def first_listed() -> tuple[str, str]:
+        listed = route53_harness.direct.list_resource_record_sets(
+            HostedZoneId=route53_harness.zone_id,
+            StartRecordName=WWW,
+            StartRecordType="A",
+            MaxItems="1",
+        )["ResourceRecordSets"][0]
+        return listed["Name"], listed["Type"]
+
     provider = route53_harness.provider()
+    await route53_harness.seed("www2.example.test", "A", [OLD])
+    assert first_listed() == ("www2.example.test.", "A")  # the trap is real
+    with pytest.raises(DNSNotFoundError, match=r"www\.example\.test\. has no A record"):
+        await provider.read_record(WWW, "A")
+    await route53_harness.seed(WWW, "AAAA", ["2001:db8::1"])
+    assert first_listed() == ("www.example.test.", "AAAA")
     with pytest.raises(DNSNotFoundError, match=r"www\.example\.test\. has no A record"):
         await provider.read_record(WWW, "A")
     assert (await provider.read_record(WWW, "AAAA")).values == ["2001:db8::1"]
@@ -378,6 +406,28 @@ async def test_the_secret_key_is_in_no_error_or_log_line(
         messages += [str(caught.value), repr(caught.value), str(caught.value.__cause__)]
     for text in [*messages, caplog.text]:
         assert secret not in text and secret[::-1] not in text
+
+
+async def test_the_session_token_aws_quotes_for_a_bad_signature_is_not_repeated(
+    route53_harness: Route53Harness,
+) -> None:
+    # AWS's SignatureDoesNotMatch message quotes the canonical request, signed headers and
+    # all: with temporary credentials that is the X-Amz-Security-Token.
+    token = "FwoGZXIvYXdzE" + secrets.token_urlsafe(40)
+    session = boto3.session.Session(
+        aws_access_key_id=route53_harness.access_key_id,
+        aws_secret_access_key="wrong-" + secrets.token_hex(8),
+        aws_session_token=token,
+        region_name=REGION,
+    )
+    provider = route53_harness.provider(session=session)
+    with pytest.raises(DNSAuthError, match="SignatureDoesNotMatch") as caught:
+        await provider.read_record(WWW, "A")
+    (answer,) = route53_harness.requests_to("/hostedzonesbyname")
+    assert answer.headers["X-Amz-Security-Token"] == token  # it was signed and sent
+    assert caught.value.__cause__ is None  # Temporal would record a cause in history
+    assert token not in str(caught.value) and token not in repr(caught.value)
+    assert "Canonical String" not in str(caught.value)
 
 
 async def test_from_settings_takes_credentials_from_the_environment_it_is_given(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -75,7 +76,7 @@ def aws_error(
     body = (
         '<?xml version="1.0"?>\n'
         '<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
-        f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+        f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
     ).encode()
     return Answer(
@@ -153,15 +154,19 @@ class SigV4Checker:
         )
         aws_request.context["timestamp"] = _header(request.headers, "x-amz-date") or ""
         signer = SigV4Auth(Credentials(key_id, self._secret), service, region)
-        expected = signer.signature(
-            signer.string_to_sign(aws_request, signer.canonical_request(aws_request)), aws_request
-        )
+        canonical = signer.canonical_request(aws_request)
+        string_to_sign = signer.string_to_sign(aws_request, canonical)
+        expected = signer.signature(string_to_sign, aws_request)
         if not hmac.compare_digest(expected, fields["Signature"]):
+            # Word for word what AWS sends, quoting the signed headers: with temporary
+            # credentials that includes the X-Amz-Security-Token (callers must not echo it).
             return aws_error(
                 403,
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided. "
-                "Check your AWS Secret Access Key and signing method.",
+                "Check your AWS Secret Access Key and signing method. Consult the service "
+                "documentation for details.\n\nThe Canonical String for this request should have "
+                f"been\n'{canonical}'\n\nThe String-to-Sign should have been\n'{string_to_sign}'\n",
             )
         return None
 

@@ -110,7 +110,9 @@ class Route53Client:
         try:
             response = await asyncio.to_thread(method, **params)
         except botocore.exceptions.ClientError as exc:
-            raise self._client_error(exc, what) from exc
+            # Never chained (from None): Temporal records an error's __cause__ in workflow
+            # history, and AWS's raw message for a bad signature quotes the signed headers.
+            raise self._client_error(exc, what) from None
         except (
             botocore.exceptions.NoCredentialsError,
             botocore.exceptions.PartialCredentialsError,
@@ -130,11 +132,11 @@ class Route53Client:
                 botocore.exceptions.ReadTimeoutError: f"no answer within {self.timeout:g} s",
                 botocore.exceptions.ConnectTimeoutError: f"no connection within {self.timeout:g} s",
             }.get(type(exc), f"cannot reach it ({type(exc).__name__})")
-            raise DNSTransientError(f"route53 {self._endpoint}: {kind} while {what}") from exc
-        except botocore.parsers.ResponseParserError as exc:
+            raise DNSTransientError(f"route53 {self._endpoint}: {kind} while {what}") from None
+        except botocore.parsers.ResponseParserError:
             raise DNSBadResponseError(
                 f"route53 {self._endpoint} sent an answer that is not Route53's XML while {what}"
-            ) from exc
+            ) from None
         try:
             return parse(response)
         except DNSError:
@@ -149,7 +151,10 @@ class Route53Client:
         meta = exc.response.get("ResponseMetadata", {})
         code = str(error.get("Code") or "")
         status = int(meta.get("HTTPStatusCode") or 0)
-        aws_said = str(error.get("Message") or "").strip()[:300]
+        # AWS's own words, but only its first sentence line: for SignatureDoesNotMatch it goes on
+        # with the canonical request, whose signed headers include any X-Amz-Security-Token.
+        aws_said = str(error.get("Message") or "").strip().split("\n")[0]
+        aws_said = aws_said.split("The Canonical String")[0].strip()[:300]
         said = f"{code or 'error'}, HTTP {status}" + (f": {aws_said}" if aws_said else "")
         if code in _AUTH_CODES or status in (401, 403):
             return DNSAuthError(f"route53 rejected the AWS credentials ({said}) while {what}")
