@@ -3,7 +3,7 @@
 One moto server serves the session (it takes about a second to start); each test resets it and
 creates a fresh public hosted zone "example.test". The provider talks to moto through a
 ``FaultProxy`` that forwards requests unchanged unless a fault is injected, verifies each
-request's SigV4 signature against this test's random credentials (moto cannot check them for
+request's SigV4 signature against the session's random dummy credentials (moto cannot check them for
 Route53 reads; see ``SigV4Checker``), counts ChangeResourceRecordSets as writes and can make
 GetChange say PENDING (moto says INSYNC at once; real Route53 says PENDING for up to ~60 s).
 ``seed`` and ``current`` use a separate boto3 client straight to moto, never the proxy.
@@ -22,7 +22,6 @@ from typing import Any
 
 import boto3
 import botocore.config
-import botocore.session
 import pytest
 
 from genesis.failover.config import Route53Settings
@@ -47,9 +46,9 @@ def _is_get_change(request: Request) -> bool:
     return request.method == "GET" and "/change/" in request.route
 
 
-# botocore sessions and clients are heavy (~50 ms and ~100k objects of cyclic garbage each, which
-# the collector then walks); tests share one session per credentials and one out-of-band client
-# per moto server. Isolation comes from moto's reset, not from new credentials.
+# botocore sessions and clients are heavy (tens of ms and tens of thousands of objects each, left
+# to the cyclic garbage collector): tests share one session per credentials and one out-of-band
+# client per moto server. Isolation comes from moto's reset, not from new credentials.
 @functools.cache
 def _session(key_id: str, secret: str) -> boto3.session.Session:
     return boto3.session.Session(
@@ -95,12 +94,8 @@ class Route53Harness:
     def session(
         self, *, secret: str | None = None, key_id: str | None = None
     ) -> boto3.session.Session:
-        """A boto3 session holding this test's credentials: the machine's own are never used."""
-        return boto3.session.Session(
-            aws_access_key_id=key_id or self.access_key_id,
-            aws_secret_access_key=secret or self.secret,
-            region_name=REGION,
-        )
+        """A boto3 session holding these credentials: the machine's own are never used."""
+        return _session(key_id or self.access_key_id, secret or self.secret)
 
     def settings(self, **changes: Any) -> Route53Settings:
         fields: dict[str, Any] = {

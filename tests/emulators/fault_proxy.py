@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Literal
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
@@ -30,7 +29,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-Fault = Literal["unauthorized", "not_found", "rate_limited", "server_error", "timeout", "malformed"]
+from tests.dns.harness import Fault
 
 # Headers that describe one hop, not the message: never copied across the proxy.
 _HOP_BY_HOP = frozenset(
