@@ -102,9 +102,10 @@ class Route53Client:
     ) -> T:
         """Run ``operation`` off the event loop and ``parse`` its answer; map every failure.
 
-        ``what`` says what the call was for ("listing record sets of hosted zone x (Z1)"), so
-        each message names the zone or record at fault. botocore's exceptions are never
-        str()-ed whole: only their codes, AWS's own message and the endpoint go into messages.
+        ``what`` says what the call was for ("reading www.example.com. A in hosted zone
+        example.com (Z1)"), so each message names the zone or record at fault. botocore's
+        exceptions are never str()-ed whole: only their codes, AWS's own message and the
+        endpoint go into messages.
         """
         method = getattr(self._client, operation)
         try:
@@ -151,7 +152,7 @@ class Route53Client:
         meta = exc.response.get("ResponseMetadata", {})
         code = str(error.get("Code") or "")
         status = int(meta.get("HTTPStatusCode") or 0)
-        # AWS's own words, but only its first sentence line: for SignatureDoesNotMatch it goes on
+        # AWS's own words, but only their first line: for SignatureDoesNotMatch AWS goes on
         # with the canonical request, whose signed headers include any X-Amz-Security-Token.
         aws_said = str(error.get("Message") or "").strip().split("\n")[0]
         aws_said = aws_said.split("The Canonical String")[0].strip()[:300]
