@@ -9,15 +9,13 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from genesis.failover.config import CloudflareSettings
-from genesis.failover.dns.cloudflare import AUTO_TTL_SECONDS, CloudflareProvider, _retry_after
+from genesis.failover.dns.cloudflare import AUTO_TTL_SECONDS, CloudflareProvider
 from genesis.failover.errors import (
     ConfigError,
     DNSBadResponseError,
@@ -393,14 +391,6 @@ async def test_the_token_is_in_no_error_and_no_log_line(
     for text in texts + logged:
         assert token not in text
         assert "Bearer" not in text
-
-
-def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
-    assert _retry_after("7") == 7.0
-    assert _retry_after(None) is None and _retry_after("soon") is None
-    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
-    seconds = _retry_after(later)
-    assert seconds is not None and 25 <= seconds <= 31
 
 
 # -- configuration ----------------------------------------------------------------------------

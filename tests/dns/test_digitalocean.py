@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from email.utils import formatdate
 
 import httpx
 import pytest
 
 from genesis.failover.config import DigitalOceanSettings
-from genesis.failover.dns.digitalocean import DigitalOceanProvider, retry_after_seconds
+from genesis.failover.dns.digitalocean import DigitalOceanProvider, rate_limit_wait
 from genesis.failover.errors import (
     ConfigError,
     DNSAuthError,
@@ -183,17 +182,12 @@ async def test_rate_limit_without_retry_after_uses_ratelimit_reset(
     assert caught.value.retry_after == 3
 
 
-def test_retry_after_forms() -> None:
+def test_ratelimit_reset_is_the_fallback_when_retry_after_is_absent() -> None:
     now = 1_700_000_000.0
-    assert retry_after_seconds({"retry-after": "12"}, now) == 12
-    assert retry_after_seconds({"retry-after": formatdate(now + 30, usegmt=True)}, now) == 30
-    assert retry_after_seconds({"retry-after": formatdate(now - 30, usegmt=True)}, now) == 0
-    assert retry_after_seconds({"ratelimit-reset": str(int(now) + 90)}, now) == 90
-    assert (
-        retry_after_seconds({"retry-after": "5", "ratelimit-reset": str(int(now) + 90)}, now) == 5
-    )
-    assert retry_after_seconds({"retry-after": "soon"}, now) is None
-    assert retry_after_seconds({}, now) is None
+    assert rate_limit_wait({"ratelimit-reset": str(int(now) + 90)}, now) == 90
+    assert rate_limit_wait({"retry-after": "5", "ratelimit-reset": str(int(now) + 90)}, now) == 5
+    assert rate_limit_wait({"ratelimit-reset": "soon"}, now) is None
+    assert rate_limit_wait({}, now) is None
 
 
 async def test_json_without_the_records_key_is_a_bad_response(

@@ -20,12 +20,9 @@ switch keeps the TTL, so an automatic TTL stays automatic.
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, cast
 
 import cloudflare
@@ -33,6 +30,7 @@ import httpx
 
 from genesis.failover.config import CloudflareSettings
 from genesis.failover.dns.base import DNSProvider, RecordValues, parent_zones
+from genesis.failover.dns.retry_after import retry_after_seconds
 from genesis.failover.errors import (
     ConfigError,
     DNSAuthError,
@@ -43,6 +41,7 @@ from genesis.failover.errors import (
     DNSRateLimitedError,
     DNSTransientError,
 )
+from genesis.failover.secrets import secret_from_env
 
 __all__ = ["AUTO_TTL", "AUTO_TTL_SECONDS", "CloudflareClient", "CloudflareProvider"]
 
@@ -164,7 +163,7 @@ class CloudflareClient:
                 f"cloudflare has no such zone or record (HTTP 404{_said(exc.body)}) {what}"
             ) from exc
         except cloudflare.RateLimitError as exc:
-            retry_after = _retry_after(exc.response.headers.get("retry-after"))
+            retry_after = retry_after_seconds(exc.response.headers.get("retry-after"))
             after = f", retry after {retry_after:g} s" if retry_after is not None else ""
             raise DNSRateLimitedError(
                 f"cloudflare rate-limited the request (HTTP 429{after}) {what}",
@@ -229,15 +228,12 @@ class CloudflareProvider(DNSProvider):
         cls, settings: CloudflareSettings, environ: Mapping[str, str] = os.environ
     ) -> CloudflareProvider:
         """Build from config, reading the token from the env var it names."""
-        var = settings.api_token_env
-        token = environ.get(var, "").strip()
-        if not token:
-            raise ConfigError(
-                f"environment variable {var} (dns.cloudflare.api_token_env) is not set or empty; "
-                "it must hold a Cloudflare API token with DNS edit permission for the zone",
-                field="dns.cloudflare.api_token_env",
-                value=var,
-            )
+        token = secret_from_env(
+            environ,
+            settings.api_token_env,
+            field="dns.cloudflare.api_token_env",
+            holds="a Cloudflare API token with DNS edit permission for the zone",
+        )
         return cls(settings, token)
 
     @property
@@ -386,21 +382,3 @@ def _said(body: object) -> str:
             parts.append(f"{e.get('code', '?')} {e.get('message', '')}".strip())
     text = "; ".join(parts)
     return f", {text[:300]}" if text else ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # "-0000": UTC by RFC 5322
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -22,7 +22,6 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -30,6 +29,7 @@ import httpx
 
 from genesis.failover.config import DigitalOceanSettings
 from genesis.failover.dns.base import DNSProvider, RecordValues, parent_zones
+from genesis.failover.dns.retry_after import retry_after_seconds
 from genesis.failover.errors import (
     ConfigError,
     DNSAuthError,
@@ -40,8 +40,9 @@ from genesis.failover.errors import (
     DNSRateLimitedError,
     DNSTransientError,
 )
+from genesis.failover.secrets import secret_from_env
 
-__all__ = ["DigitalOceanClient", "DigitalOceanProvider", "retry_after_seconds"]
+__all__ = ["DigitalOceanClient", "DigitalOceanProvider", "rate_limit_wait"]
 
 _TOKEN_FIELD = "dns.digitalocean.api_token_env"
 # A list that keeps announcing a next page is a broken answer, not a zone this big: 200 pages of
@@ -50,23 +51,14 @@ _MAX_PAGES = 200
 _HOSTNAME = re.compile(r"(?:[a-z0-9_*](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9-]{1,63}")
 
 
-def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait after a 429: ``Retry-After`` (seconds or an HTTP-date), else
-    ``ratelimit-reset`` (epoch seconds at which DigitalOcean's oldest counted request expires;
-    its hourly limit answers 429 with only that header), else None."""
+def rate_limit_wait(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait after a 429: ``Retry-After``, else ``ratelimit-reset`` (epoch seconds at
+    which DigitalOcean's oldest counted request expires; its hourly limit answers 429 with only
+    that header), else None."""
     now = time.time() if now is None else now
-    raw = (headers.get("retry-after") or "").strip()
-    if raw:
-        try:
-            return max(0.0, float(raw))
-        except ValueError:
-            pass
-        try:
-            when = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None:
-            return max(0.0, when.timestamp() - now)
+    waited = retry_after_seconds(headers.get("retry-after"), now=now)
+    if waited is not None:
+        return waited
     reset = (headers.get("ratelimit-reset") or "").strip()
     if reset:
         try:
@@ -179,7 +171,7 @@ class DigitalOceanClient:
         if status == 404:
             raise DNSNotFoundError(f"digitalocean answered HTTP 404 (not found) while {what}")
         if status == 429:
-            retry_after = retry_after_seconds(response.headers)
+            retry_after = rate_limit_wait(response.headers)
             later = f"; retry after {retry_after:.0f} s" if retry_after is not None else ""
             raise DNSRateLimitedError(
                 f"digitalocean rate-limited the API token (HTTP 429) while {what}{later}",
@@ -243,15 +235,9 @@ class DigitalOceanProvider(DNSProvider):
         cls, settings: DigitalOceanSettings, environ: Mapping[str, str] = os.environ
     ) -> DigitalOceanProvider:
         """Build from config, reading the token from the environment variable it names."""
-        var = settings.api_token_env
-        token = environ.get(var, "").strip()
-        if not token:
-            raise ConfigError(
-                f"environment variable {var} ({_TOKEN_FIELD}) is not set or empty; it must hold "
-                "a DigitalOcean API token",
-                field=_TOKEN_FIELD,
-                value=var,
-            )
+        token = secret_from_env(
+            environ, settings.api_token_env, field=_TOKEN_FIELD, holds="a DigitalOcean API token"
+        )
         return cls(settings, token)
 
     @property

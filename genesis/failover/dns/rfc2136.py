@@ -41,6 +41,7 @@ from genesis.failover.errors import (
     DNSNotFoundError,
     DNSTransientError,
 )
+from genesis.failover.secrets import secret_from_env
 
 __all__ = ["RFC2136Provider"]
 
@@ -81,14 +82,9 @@ class RFC2136Provider(DNSProvider):
         secret: str | None = None
         if settings.tsig_secret_env is not None:
             var = settings.tsig_secret_env
-            secret = environ.get(var, "").strip()
-            if not secret:
-                raise ConfigError(
-                    f"environment variable {var} (dns.rfc2136.tsig_secret_env) is not set or "
-                    "empty; it must hold the base64 TSIG secret",
-                    field="dns.rfc2136.tsig_secret_env",
-                    value=var,
-                )
+            secret = secret_from_env(
+                environ, var, field="dns.rfc2136.tsig_secret_env", holds="the base64 TSIG secret"
+            )
             if not _is_base64(secret):
                 raise ConfigError(
                     f"environment variable {var} (dns.rfc2136.tsig_secret_env) is not valid base64",

@@ -17,10 +17,8 @@ would silently drop the routing someone set up on purpose.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import os
 import re
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -32,6 +30,7 @@ import botocore.parsers
 
 from genesis.failover.config import Route53Settings
 from genesis.failover.dns.base import DNSProvider, RecordValues, normalize_value, parent_zones
+from genesis.failover.dns.retry_after import retry_after_seconds
 from genesis.failover.errors import (
     ConfigError,
     DNSAuthError,
@@ -165,7 +164,7 @@ class Route53Client:
             headers = meta.get("HTTPHeaders") or {}
             return DNSRateLimitedError(
                 f"route53 is throttling requests ({said}) while {what}",
-                retry_after=_retry_after(headers.get("retry-after")),
+                retry_after=retry_after_seconds(headers.get("retry-after")),
             )
         if status >= 500 or code in _SERVER_CODES:
             return DNSTransientError(f"route53 server error ({said}) while {what}")
@@ -418,18 +417,3 @@ def _normalized(record_type: str, values: list[str]) -> list[str]:
         except ConfigError:
             out.append(value)  # not ours to judge here; it simply will not equal a target
     return sorted(out)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: a number or an HTTP-date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
