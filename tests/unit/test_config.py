@@ -206,6 +206,15 @@ def test_the_local_lab_example_loads() -> None:
     assert config.site.name == "genesis" and len(config.propagation.nameservers) == 3
 
 
+def test_the_multi_provider_example_loads_and_needs_each_providers_secret() -> None:
+    from genesis.failover.dns import build_providers
+
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "multi-provider.toml")
+    assert config.dns.providers_used == ["cloudflare", "digitalocean", "rfc2136", "route53"]
+    with pytest.raises(ConfigError, match="CLOUDFLARE_API_TOKEN"):
+        build_providers(config.dns, {})
+
+
 def test_defaults_fill_what_is_left_out() -> None:
     config = parse_config(MINIMAL)
     assert config.temporal.address == "localhost:7233"
