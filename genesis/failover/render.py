@@ -83,8 +83,16 @@ def result_text(r: dict[str, Any]) -> str:
     for rec in r.get("records", []):
         before = ",".join(rec.get("before") or []) or "?"
         lines.append(
-            f"  {rec['domain']} {rec['record_type']}: {before} -> {rec['target']}  "
-            f"[{rec['action']}]" + (f" {rec['error']}" if rec.get("error") else "")
+            f"  {rec['domain']} {rec['record_type']} at {rec.get('provider', '?')}: {before} -> "
+            f"{rec['target']}  [{rec['action']}]" + (f" {rec['error']}" if rec.get("error") else "")
+        )
+    for change in r.get("ttl_changes") or []:
+        what = "TTL lowered" if change["step"] == "lower" else "TTL restored"
+        done = "" if change.get("written") else " (no write)"
+        lines.append(
+            f"  {what} {change['domain']}: {change.get('ttl_before')}s -> "
+            f"{change.get('ttl_after')}s{done}"
+            + (f" FAILED {change['error']}" if change.get("error") else "")
         )
     for ns, okay in (r.get("propagation") or {}).items():
         lines.append(f"  {ns}: {'✓' if okay else '✗'}")
@@ -96,7 +104,8 @@ def result_text(r: dict[str, Any]) -> str:
         )
     plan = r.get("plan")
     if plan:
-        lines.append(f"  would verify on: {', '.join(plan['nameservers']) or '(no nameservers)'}")
+        where = ", ".join(plan["nameservers"]) or "each record's zone nameservers or provider"
+        lines.append(f"  would verify on: {where}")
     return "\n".join(lines)
 
 
