@@ -29,13 +29,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.emulators.loopback import LoopbackHandler, LoopbackHTTPServer
 
 __all__ = ["API_PREFIX", "CloudflareEmulator", "LoggedRequest"]
 
@@ -75,10 +75,9 @@ def _validation(code: int, message: str) -> ApiError:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Fault:
     kind: str
-    remaining: int
     retry_after: float | None
 
 
@@ -95,7 +94,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-class CloudflareEmulator:
+class CloudflareEmulator(LoopbackHTTPServer[_Fault]):
     """``with CloudflareEmulator(token="...") as cf: cf.base_url`` -> ".../client/v4".
 
     ``max_per_page`` caps page sizes (the real API allows up to 5,000,000 records a page for DNS
@@ -109,64 +108,20 @@ class CloudflareEmulator:
         zones: tuple[str, ...] = ("example.test",),
         max_per_page: int | None = None,
         timeout_delay: float = 2.5,
-        host: str = "127.0.0.1",
     ) -> None:
+        super().__init__(_Handler)
         self.token = token
         self.max_per_page = max_per_page
         self.timeout_delay = timeout_delay
         self.requests: list[LoggedRequest] = []
         self.write_count = 0
-        self._host = host
-        self._lock = threading.Lock()
         self._zones: dict[str, _Zone] = {}
-        self._faults: list[_Fault] = []
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         for name in zones:
             self.add_zone(name)
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> CloudflareEmulator:
-        emulator = self
-
-        class Handler(_Handler):
-            owner = emulator
-
-        # Port 0: the kernel picks a free port at bind time, so there is no race with others.
-        self._server = ThreadingHTTPServer((self._host, 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="cloudflare-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes handlers sleeping in a timeout fault
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> CloudflareEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the Cloudflare emulator is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{API_PREFIX}"
+        return self.origin + API_PREFIX
 
     # -- out-of-band state (tests and harness) -------------------------------------------------
 
@@ -220,24 +175,11 @@ class CloudflareEmulator:
     def inject(self, fault: str, *, count: int = 1, retry_after: float | None = None) -> None:
         if fault not in FAULT_KINDS:
             raise ValueError(f"unknown fault {fault!r} (known: {sorted(FAULT_KINDS)})")
-        with self._lock:
-            self._faults.append(_Fault(fault, count, retry_after))
-
-    def take_fault(self) -> _Fault | None:
-        with self._lock:
-            while self._faults and self._faults[0].remaining <= 0:
-                self._faults.pop(0)
-            if not self._faults:
-                return None
-            self._faults[0].remaining -= 1
-            return _Fault(self._faults[0].kind, 1, self._faults[0].retry_after)
+        self._queue_fault(_Fault(fault, retry_after), count)
 
     def log_request(self, request: LoggedRequest) -> None:
         with self._lock:
             self.requests.append(request)
-
-    def wait_stopping(self, seconds: float) -> None:
-        self._stopping.wait(seconds)
 
     # -- the API -------------------------------------------------------------------------------
 
@@ -476,36 +418,13 @@ class CloudflareEmulator:
 _WRITABLE = frozenset({"type", "name", "content", "ttl", "proxied", "comment", "tags", "settings"})
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     owner: CloudflareEmulator
-    protocol_version = "HTTP/1.1"
-    # Headers and body leave in separate writes; with Nagle on, a keep-alive client waits for
-    # the delayed ACK (~40 ms) before each body.
-    disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # quiet: the request log is kept by the emulator, without headers
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def _serve(self, method: str) -> None:
-        emulator = self.owner
+    def _serve(self) -> None:
+        method, emulator = self.command, self.owner
         url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw_body = self.rfile.read(length) if length else b""
+        raw_body = self.read_body()
         if not url.path.startswith(API_PREFIX):
             self._send(404, _envelope(None, [_error(7000, "No route for that URI")]))
             return
@@ -531,6 +450,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(exc.status, _envelope(None, exc.errors))
             return
         self._send(200, _envelope(result, [], info, success=True))
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
     def _fault(self, fault: _Fault) -> None:
         if fault.kind == "unauthorized":
@@ -571,9 +492,7 @@ class _Handler(BaseHTTPRequestHandler):
             page = b"<html><body><h1>502 Bad Gateway</h1>cloudflare</body></html>"
             self._send_bytes(200, page, "text/html")
         elif fault.kind == "timeout":
-            # Answer nothing for longer than the client waits, then drop the connection.
-            self.owner.wait_stopping(self.owner.timeout_delay)
-            self.close_connection = True
+            self.hang(self.owner.timeout_delay)  # longer than the client waits
 
     def _send(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
@@ -583,16 +502,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_bytes(
         self, status: int, data: bytes, ctype: str, headers: dict[str, str] | None = None
     ) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+        self.send(status, data, {"Content-Type": ctype, **(headers or {})})
 
 
 def _envelope(

@@ -28,15 +28,12 @@ import ipaddress
 import json
 import math
 import secrets
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from genesis.lab import free_port
+from tests.emulators.loopback import LoopbackHandler, LoopbackHTTPServer
 
 __all__ = ["DigitalOceanEmulator", "LoggedRequest"]
 
@@ -97,71 +94,25 @@ def _unprocessable(message: str) -> _Answer:
     return _json(422, {"id": "unprocessable_entity", "message": message})
 
 
-class DigitalOceanEmulator:
+class DigitalOceanEmulator(LoopbackHTTPServer[tuple[str, float | None]]):
     def __init__(
         self, token: str | None = None, *, domains: list[str] | tuple[str, ...] = ("example.test",)
     ) -> None:
+        super().__init__(_Handler)
         self.token = token or f"dop_v1_{secrets.token_hex(32)}"
-        self._lock = threading.RLock()
         self._zones: dict[str, dict[int, dict[str, Any]]] = {}
         self._next_id = 3_352_000
         self._writes = 0
-        self._faults: deque[tuple[str, float | None]] = deque()
-        self._stop = threading.Event()
         self.requests: list[LoggedRequest] = []
         #: Base of the URLs in ``links.pages`` (default: this server). Set it to another host to
         #: check that a client does not send its token wherever a link points.
         self.link_base_url: str | None = None
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         for name in domains:
             self.add_domain(name)
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the DigitalOcean emulator is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> DigitalOceanEmulator:
-        last: OSError | None = None
-        for _ in range(20):  # free_port leaves a window in which another process may bind it
-            try:
-                server = _Server(("127.0.0.1", free_port()), _Handler)
-                break
-            except OSError as exc:
-                last = exc
-        else:
-            raise OSError(f"the DigitalOcean emulator found no free port: {last}")
-        server.emulator = self
-        self._server = server
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="digitalocean-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()  # wakes a request hanging for the timeout fault
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> DigitalOceanEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self.origin
 
     # -- out of band -------------------------------------------------------------------------
 
@@ -214,8 +165,7 @@ class DigitalOceanEmulator:
         ``ratelimit-*`` headers (``ratelimit-reset`` a few seconds ahead)."""
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r} (known: {sorted(FAULTS)})")
-        with self._lock:
-            self._faults.extend([(fault, retry_after)] * count)
+        self._queue_fault((fault, retry_after), count)
 
     # -- the API -----------------------------------------------------------------------------
 
@@ -224,7 +174,7 @@ class DigitalOceanEmulator:
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         with self._lock:
             self.requests.append(LoggedRequest(method, url.path, query))
-            fault = self._faults.popleft() if self._faults else None
+            fault = self.take_fault()
         if fault is not None:
             return self._fault(*fault)
         if authorization != f"Bearer {self.token}":
@@ -403,41 +353,18 @@ def _invalid(fields: dict[str, Any], existing: dict[str, Any] | None) -> str | N
     return None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    emulator: DigitalOceanEmulator
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects; every answer has a length
-    timeout = 10  # an idle keep-alive connection does not hold a thread forever
-    # Headers and body leave in one send (flushed after each request): written separately they
-    # meet Nagle and delayed ACK, and every request took ~40 ms instead of ~1 ms.
-    wbufsize = -1
+class _Handler(LoopbackHandler):
+    owner: DigitalOceanEmulator
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        emulator = self.server.emulator
-        answer = emulator.handle(self.command, self.path, body, self.headers.get("Authorization"))
+        emulator = self.owner
+        answer = emulator.handle(
+            self.command, self.path, self.read_body(), self.headers.get("Authorization")
+        )
         if answer.hang:
-            emulator._stop.wait(TIMEOUT_SECONDS)
-            self.close_connection = True
+            self.hang(TIMEOUT_SECONDS)
             return
-        try:
-            self.send_response(answer.status)
-            # DigitalOcean sends its rate-limit state with every answer.
-            headers = {**emulator._rate_headers(), **answer.headers}
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+        # DigitalOcean sends its rate-limit state with every answer.
+        self.send(answer.status, answer.body, {**emulator._rate_headers(), **answer.headers})
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None  # the request log is ``emulator.requests``; stderr stays quiet

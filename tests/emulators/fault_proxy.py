@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import hmac
 import http.client
-import socket
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
@@ -30,11 +27,14 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.dns.harness import Fault
+from tests.emulators.loopback import LoopbackHandler, LoopbackHTTPServer
 
 # Headers that describe one hop, not the message: never copied across the proxy.
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
 )
+# ...and those the proxy's own answer has already: send_response() adds Server and Date.
+_NOT_RELAYED = _HOP_BY_HOP | {"server", "date"}
 
 
 @dataclass
@@ -174,7 +174,7 @@ def _header(headers: dict[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
-class FaultProxy:
+class FaultProxy(LoopbackHTTPServer[tuple[Fault, float | None] | Answer]):
     """Forward ``http://127.0.0.1:<port>`` to ``upstream``, failing on demand.
 
     ``is_write(request)`` says which requests count as record writes (counted when the
@@ -192,6 +192,7 @@ class FaultProxy:
         check_auth: Callable[[Request], Answer | None] | None = None,
         hang_seconds: float = 3.0,
     ) -> None:
+        super().__init__(_Handler)
         parts = urlsplit(upstream)
         if parts.scheme != "http" or not parts.hostname or not parts.port:
             raise ValueError(f"upstream must be http://host:port, got {upstream!r}")
@@ -201,27 +202,24 @@ class FaultProxy:
         self.check_auth = check_auth
         self.hang_seconds = hang_seconds
         self.requests: list[Request] = []  # every request received, in order
-        self._faults: list[tuple[Fault, float | None] | Answer] = []
         self._delays: list[float] = []
         self._rewrites: list[_Rewrite] = []
         self._writes = 0
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return self.origin
 
     # -- control -----------------------------------------------------------------------------
 
     def inject(self, fault: Fault, *, count: int = 1, retry_after: float | None = None) -> None:
         """Make the next ``count`` requests fail this way (queued after earlier faults)."""
-        with self._lock:
-            self._faults.extend([(fault, retry_after)] * count)
+        self._queue_fault((fault, retry_after), count)
 
     def respond(self, answer: Answer, *, count: int = 1) -> None:
         """Answer the next ``count`` requests with ``answer`` instead of forwarding them (an
         error the named faults do not cover: a particular AWS code, message or header)."""
-        with self._lock:
-            self._faults.extend([answer] * count)
+        self._queue_fault(answer, count)
 
     def slow(self, seconds: float, *, count: int = 1) -> None:
         """Hold the next ``count`` requests for ``seconds`` before forwarding them."""
@@ -250,47 +248,6 @@ class FaultProxy:
         with self._lock:
             return [r for r in self.requests if match(r)]
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "proxy not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FaultProxy:
-        proxy = self
-
-        class Handler(_Handler):
-            owner = proxy
-
-        # Port 0: the kernel picks a free loopback port as the socket binds (no race).
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            # A short poll interval: stop() (shutdown) waits for one poll.
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="fault-proxy",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes handlers holding a "timeout" or a delay
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- one request -------------------------------------------------------------------------
 
     def _plan(
@@ -298,7 +255,7 @@ class FaultProxy:
     ) -> tuple[tuple[Fault, float | None] | Answer | None, float, _Rewrite | None]:
         with self._lock:
             self.requests.append(request)
-            fault = self._faults.pop(0) if self._faults else None
+            fault = self.take_fault()
             delay = self._delays.pop(0) if self._delays and fault is None else 0.0
             rewrite = next((r for r in self._rewrites if r.count > 0 and r.match(request)), None)
             if rewrite is not None and fault is None:
@@ -327,33 +284,15 @@ class FaultProxy:
                 self._writes += 1
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     owner: FaultProxy
-    protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs' connection pools expect
-    timeout = 30  # an idle kept-alive connection is dropped after this
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in separate writes: without this, Nagle's algorithm and the
-        # client's delayed ACK add ~40 ms to every answer.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
 
     def _handle(self) -> None:
         proxy = self.owner
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        request = Request(self.command, self.path, dict(self.headers.items()), body)
+        request = Request(self.command, self.path, dict(self.headers.items()), self.read_body())
         fault, delay, rewrite = proxy._plan(request)
         if isinstance(fault, tuple) and fault[0] == "timeout":
-            # Hold the request without answering until the client has given up, then drop
-            # the connection: what a hung upstream looks like from the client.
-            proxy._stopping.wait(proxy.hang_seconds)
-            self.close_connection = True
+            self.hang(proxy.hang_seconds)  # until the client has given up
             return
         if isinstance(fault, Answer):
             answer = fault
@@ -361,7 +300,7 @@ class _Handler(BaseHTTPRequestHandler):
             answer = proxy.render_fault(*fault)
         else:
             if delay:
-                proxy._stopping.wait(delay)
+                proxy.hold(delay)
             refusal = proxy.check_auth(request) if proxy.check_auth else None
             try:
                 answer = refusal or proxy._forward(request)
@@ -373,17 +312,7 @@ class _Handler(BaseHTTPRequestHandler):
                 proxy._count_write(request, answer)
             if rewrite is not None and answer.status < 300:
                 answer.body = rewrite.transform(answer.body)
-        self._send(answer)
+        headers = {k: v for k, v in answer.headers.items() if k.lower() not in _NOT_RELAYED}
+        self.send(answer.status, answer.body, headers)
 
-    def _send(self, answer: Answer) -> None:
-        self.send_response(answer.status)
-        for name, value in answer.headers.items():
-            if name.lower() not in _HOP_BY_HOP and name.lower() not in ("server", "date"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(answer.body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # quiet: tests assert on proxy.requests instead
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
