@@ -93,9 +93,8 @@ class DnsActivities:
         deadline = time.monotonic() + inp.deadline_seconds
         provider = self._provider(inp.provider) if inp.change_id else None
         live: bool | None = None if provider is None else False
-        nameservers: list[str] | None = list(inp.nameservers) if inp.query_nameservers else []
-        if nameservers == [] and inp.query_nameservers:
-            nameservers = None  # found on the first poll
+        # None: the zone's authoritative nameservers, found on the first poll that can.
+        nameservers = (list(inp.nameservers) or None) if inp.query_nameservers else []
         answers: dict[str, bool] = {}
         error: str | None = None
         polls = 0

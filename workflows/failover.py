@@ -99,7 +99,7 @@ class FailoverWorkflow:
                     records=records,
                     hooks=[h.name for h in inp.hooks if h.phase.endswith(direction)],
                     skipped_hooks=[h.name for h in hooks if h.skipped],
-                    nameservers=inp.nameservers,
+                    nameservers=inp.propagation.nameservers,
                 )
             self._step(f"{outcome}" + (f": {error}" if error else ""))
             return inp.result(
@@ -195,7 +195,7 @@ class FailoverWorkflow:
                 "degraded",
                 False,
                 f"DNS written but not confirmed everywhere within "
-                f"{inp.propagation_timeout_seconds:g}s: {', '.join(incomplete)}",
+                f"{inp.propagation.timeout_seconds:g}s: {', '.join(incomplete)}",
             )
         if post_failed:
             await self._on_failure(inp, ctx, hooks)
@@ -258,12 +258,12 @@ class FailoverWorkflow:
             expected_ip=inp.to_ip,
             nameservers=nameservers,
             query_nameservers=query,
-            resolver=inp.resolver,
-            nameserver_port=inp.nameserver_port,
+            resolver=inp.propagation.resolver,
+            nameserver_port=inp.propagation.nameserver_port,
             provider=ref.provider,
             change_id=rec.change_id,
-            deadline_seconds=inp.propagation_timeout_seconds,
-            poll_seconds=inp.propagation_poll_seconds,
+            deadline_seconds=inp.propagation.timeout_seconds,
+            poll_seconds=inp.propagation.poll_interval_seconds,
         )
 
     async def _verify(self, check: PropagationInput) -> PropagationResult:

@@ -24,7 +24,12 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 
-from genesis.failover.config import FailoverConfig, PolicySettings, monitor_workflow_id
+from genesis.failover.config import (
+    FailoverConfig,
+    PolicySettings,
+    PropagationSettings,
+    monitor_workflow_id,
+)
 from genesis.failover.dns.manager import DNSManager
 from genesis.failover.errors import ConfigError
 from genesis.failover.health import HealthChecker
@@ -152,8 +157,9 @@ class FailoverCoordinator:
             checks=list(self.health_checker.checks),
             provider=self.dns_manager.provider.name,
             records=self.records,
-            nameservers=self.nameservers,
-            propagation_timeout_seconds=self.propagation_timeout_seconds,
+            propagation=PropagationSettings(
+                nameservers=self.nameservers, timeout_seconds=self.propagation_timeout_seconds
+            ),
             hooks=specs,
             task_queue=self.task_queue,
         )

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from genesis.failover.config import PropagationSettings
+
 Direction = Literal["failover", "failback"]
 Trigger = Literal["automatic", "manual", "drill"]
 Outcome = Literal["succeeded", "failed", "degraded", "aborted", "dry_run", "refused"]
@@ -135,24 +137,17 @@ class FailoverInput(Model):
     backup_ip: str
     provider: str
     records: list[RecordRef]
-    # Asked directly after the switch; empty = each record zone's authoritative nameservers,
-    # found through ``resolver`` and asked on ``nameserver_port``.
-    nameservers: list[str] = Field(default_factory=list)
-    query_nameservers: bool = True
-    resolver: str | None = None
-    nameserver_port: int = 53
-    propagation_timeout_seconds: float = 120
-    propagation_poll_seconds: float = 0.5
+    # How a switch is confirmed: the config's [propagation], as validated at load.
+    propagation: PropagationSettings = Field(default_factory=lambda: PropagationSettings())
     hooks: list[HookSpec] = Field(default_factory=list)
     lower_ttl_seconds: int | None = None
 
     def verification_for(self, record: RecordRef) -> tuple[list[str], bool]:
         """(nameservers to ask, whether to ask any) for ``record``: its own settings first."""
-        nameservers = self.nameservers if record.nameservers is None else record.nameservers
+        p = self.propagation
+        nameservers = p.nameservers if record.nameservers is None else record.nameservers
         query = (
-            self.query_nameservers
-            if record.query_nameservers is None
-            else (record.query_nameservers)
+            p.query_nameservers if record.query_nameservers is None else record.query_nameservers
         )
         return list(nameservers), query
 

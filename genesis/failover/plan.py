@@ -9,7 +9,12 @@ from datetime import datetime
 
 from pydantic import Field
 
-from genesis.failover.config import CheckConfig, FailoverConfig, PolicySettings
+from genesis.failover.config import (
+    CheckConfig,
+    FailoverConfig,
+    PolicySettings,
+    PropagationSettings,
+)
 from genesis.failover.hooks import HookRegistry
 from genesis.failover.models import (
     Direction,
@@ -31,12 +36,7 @@ class MonitorPlan(Model):
     checks: list[CheckConfig]
     provider: str
     records: list[RecordRef]
-    nameservers: list[str] = Field(default_factory=list)
-    query_nameservers: bool = True
-    resolver: str | None = None
-    nameserver_port: int = 53
-    propagation_timeout_seconds: float = 120
-    propagation_poll_seconds: float = 0.5
+    propagation: PropagationSettings = Field(default_factory=lambda: PropagationSettings())
     hooks: list[HookSpec] = Field(default_factory=list)
     task_queue: str
     # Continue-as-new once history passes this many events, to keep replay cheap.
@@ -63,12 +63,7 @@ class MonitorPlan(Model):
             backup_ip=self.backup_ip,
             provider=self.provider,
             records=self.records,
-            nameservers=self.nameservers,
-            query_nameservers=self.query_nameservers,
-            resolver=self.resolver,
-            nameserver_port=self.nameserver_port,
-            propagation_timeout_seconds=self.propagation_timeout_seconds,
-            propagation_poll_seconds=self.propagation_poll_seconds,
+            propagation=self.propagation,
             hooks=[h for h in self.hooks if h.phase.endswith(direction) or h.phase == "on_failure"],
             lower_ttl_seconds=lower_ttl_seconds,
         )
@@ -118,12 +113,7 @@ def build_monitor_plan(
             )
             for r in config.dns.records
         ],
-        nameservers=config.propagation.nameservers,
-        query_nameservers=config.propagation.query_nameservers,
-        resolver=config.propagation.resolver,
-        nameserver_port=config.propagation.nameserver_port,
-        propagation_timeout_seconds=config.propagation.timeout_seconds,
-        propagation_poll_seconds=config.propagation.poll_interval_seconds,
+        propagation=config.propagation,
         hooks=specs,
         task_queue=config.temporal.task_queue,
     )

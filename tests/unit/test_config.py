@@ -458,7 +458,7 @@ def test_propagation_resolver_is_checked_at_load() -> None:
     error = config_error(with_("propagation.resolver", "127.0.0.1:notaport"))
     assert "propagation.resolver" in str(error)
     config = parse_config(with_("propagation.query_nameservers", False))
-    assert build_monitor_plan(config).query_nameservers is False
+    assert build_monitor_plan(config).propagation.query_nameservers is False
 
 
 def test_rfc2136_needs_its_section_and_tsig_pair() -> None:

@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import DnsActivities, HookActivities
+from genesis.failover.config import PropagationSettings
 from genesis.failover.dns import DNSProvider, RecordValues
 from genesis.failover.errors import DNSNotFoundError, DNSTransientError
 from genesis.failover.hooks import HookRegistry
@@ -81,9 +82,9 @@ async def run(
         backup_ip=BACKUP,
         provider="fake",
         records=[RecordRef(domain=d, ttl=60) for d in zone.records],
-        query_nameservers=False,
-        propagation_timeout_seconds=1,
-        propagation_poll_seconds=0.1,
+        propagation=PropagationSettings(
+            query_nameservers=False, timeout_seconds=1, poll_interval_seconds=0.1
+        ),
     ).model_copy(update=changes)
     dns = DnsActivities(zone)
     async with Worker(
@@ -170,7 +171,8 @@ async def test_a_proxied_record_is_not_asked_of_nameservers_that_cannot_know(
 ) -> None:
     # Nothing listens on 127.0.0.1:9: asking it would leave the failover degraded.
     zone = FakeZone({WWW: (PRIMARY, 60)}, proxied=True)
-    result = await run(env, task_queue, zone, query_nameservers=True, nameservers=["127.0.0.1:9"])
+    propagation = PropagationSettings(nameservers=["127.0.0.1:9"], timeout_seconds=1)
+    result = await run(env, task_queue, zone, propagation=propagation)
     assert result.outcome == "succeeded", result.error
     assert result.records[0].proxied and result.propagation == {}
 

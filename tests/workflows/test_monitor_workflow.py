@@ -22,7 +22,7 @@ from temporalio.worker import Worker
 from activities.dns import DnsActivities
 from activities.hooks import HookActivities
 from activities.payloads import ProbeBatchInput, ProbeBatchResult
-from genesis.failover.config import CheckConfig, PolicySettings
+from genesis.failover.config import CheckConfig, PolicySettings, PropagationSettings
 from genesis.failover.dns.base import DNSProvider, RecordValues
 from genesis.failover.errors import DNSNotFoundError
 from genesis.failover.hooks import HookRegistry
@@ -119,7 +119,7 @@ class Lab:
             provider="memory",
             records=[RecordRef(domain=DOMAIN)],
             # The memory zone has no nameservers: its own write is the whole truth.
-            query_nameservers=False,
+            propagation=PropagationSettings(query_nameservers=False),
             hooks=[s for specs in self.hooks.specs.values() for s in specs],
             task_queue=self.task_queue,
         )

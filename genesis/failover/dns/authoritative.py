@@ -11,7 +11,6 @@ import dns.asyncresolver
 import dns.exception
 import dns.name
 import dns.rdatatype
-import dns.resolver
 
 from genesis.failover.dns.propagation import resolve_host, split_host_port
 from genesis.failover.errors import ConfigError, DNSTransientError
