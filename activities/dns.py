@@ -16,7 +16,7 @@ from activities._errors import to_application_error
 from activities.payloads import PropagationInput, PropagationResult, SetTtlInput, SwitchDnsInput
 from genesis.failover.dns import DNSProvider, DNSProviders, verify_dns_propagation
 from genesis.failover.dns.authoritative import authoritative_nameservers
-from genesis.failover.errors import DNSConflictError, DNSError, FailoverError
+from genesis.failover.errors import DNSError, FailoverError
 from genesis.failover.models import RecordSwitch, TtlOutcome
 
 
@@ -49,14 +49,12 @@ class DnsActivities:
         except DNSError as exc:
             if exc.retryable:
                 raise to_application_error(exc) from None
-            return RecordSwitch(
+            return RecordSwitch.not_moved(
+                exc,
                 domain=rec.domain,
                 record_type=rec.record_type,
                 provider=provider.name,
                 target=inp.to_ip,
-                before=(exc.current or []) if isinstance(exc, DNSConflictError) else [],
-                action="refused" if isinstance(exc, DNSConflictError) else "failed",
-                error=str(exc),
             )
 
     @activity.defn(name="set_record_ttl")

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from genesis.failover.config import PropagationSettings
+from genesis.failover.errors import DNSConflictError, DNSError
 
 Direction = Literal["failover", "failback"]
 Trigger = Literal["automatic", "manual", "drill"]
@@ -74,6 +75,23 @@ class RecordSwitch(Model):
     @property
     def at_target(self) -> bool:
         return self.action in ("switched", "already_at_target")
+
+    @classmethod
+    def not_moved(
+        cls, exc: DNSError, *, domain: str, record_type: str, provider: str, target: str
+    ) -> RecordSwitch:
+        """A switch a provider would not or could not make, as data: "refused" (the record is at
+        a third value, kept in ``before``) or "failed" (any other DNS error)."""
+        refused = exc if isinstance(exc, DNSConflictError) else None
+        return cls(
+            domain=domain,
+            record_type=record_type,
+            provider=provider,
+            target=target,
+            before=(refused.current or []) if refused else [],
+            action="refused" if refused else "failed",
+            error=str(exc),
+        )
 
 
 class HookSpec(Model):

@@ -97,14 +97,12 @@ class DNSManager:
                 domain, record_type, from_ip, to_ip, ttl=ttl, force=force
             )
         except DNSConflictError as exc:
-            self.last_switch = RecordSwitch(
+            self.last_switch = RecordSwitch.not_moved(
+                exc,
                 domain=domain,
                 record_type=record_type,
                 provider=self.provider.name,
-                before=exc.current or [],
                 target=to_ip,
-                action="refused",
-                error=str(exc),
             )
             return False
         return self.last_switch.at_target
