@@ -111,6 +111,12 @@ class DNSProvider(abc.ABC):
         known = [z.rstrip(".").lower() for z in self.zones]
         return max((z for z in known if z in candidates), key=len, default=None)
 
+    def zone_candidates(self, domain: str) -> list[str]:
+        """The zones to look up for ``domain``, in order: the configured one alone, else every
+        parent, longest first."""
+        hint = self.zone_hint(domain)
+        return [hint] if hint else parent_zones(domain)
+
     @property
     def where(self) -> str:
         """The provider as error messages name it (e.g. "rfc2136 127.0.0.1:5300 zone x.")."""

@@ -29,7 +29,7 @@ import cloudflare
 import httpx
 
 from genesis.failover.config import CloudflareSettings
-from genesis.failover.dns.base import DNSProvider, RecordValues, parent_zones
+from genesis.failover.dns.base import DNSProvider, RecordValues
 from genesis.failover.dns.retry_after import retry_after_seconds
 from genesis.failover.errors import (
     ConfigError,
@@ -304,8 +304,7 @@ class CloudflareProvider(DNSProvider):
         known = self._zone_of.get(name)
         if known is not None:
             return known, self._zone_ids[known]
-        hint = self.zone_hint(name)
-        candidates = [hint] if hint else parent_zones(name)
+        candidates = self.zone_candidates(name)
         for candidate in candidates:
             zone_id = self._zone_ids.get(candidate)
             if zone_id is None:

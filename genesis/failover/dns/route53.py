@@ -29,7 +29,7 @@ import botocore.exceptions
 import botocore.parsers
 
 from genesis.failover.config import Route53Settings
-from genesis.failover.dns.base import DNSProvider, RecordValues, normalize_value, parent_zones
+from genesis.failover.dns.base import DNSProvider, RecordValues, normalize_value
 from genesis.failover.dns.retry_after import retry_after_seconds
 from genesis.failover.errors import (
     ConfigError,
@@ -319,8 +319,7 @@ class Route53Provider(DNSProvider):
         if key in self._zone_of_domain:
             self._last_zone = self._zone_of_domain[key]
             return self._last_zone
-        hint = self.zone_hint(domain)
-        candidates = [hint] if hint else parent_zones(domain)
+        candidates = self.zone_candidates(domain)
         skipped: list[str] = []
         for name in candidates:
             zone = self._zones_by_name.get(name) or await self._find_zone(name, skipped)
