@@ -158,8 +158,8 @@ class FailoverWorkflow:
         incomplete: list[str] = []
         if not inp.dry_run:
             checks: list[tuple[RecordSwitch, PropagationInput]] = []
-            for rec in switched:
-                check = self._verification(inp, rec)
+            for ref, rec in zip(inp.records, switched, strict=True):  # gather keeps the order
+                check = self._verification(inp, ref, rec)
                 if check is not None:
                     checks.append((rec, check))
             results = await asyncio.gather(*(self._verify(check) for _, check in checks))
@@ -241,9 +241,10 @@ class FailoverWorkflow:
                 error=_cause(err),
             )
 
-    def _verification(self, inp: FailoverInput, rec: RecordSwitch) -> PropagationInput | None:
+    def _verification(
+        self, inp: FailoverInput, ref: RecordRef, rec: RecordSwitch
+    ) -> PropagationInput | None:
         """How ``rec``'s change is confirmed, or None when nothing can confirm it."""
-        ref = next(r for r in inp.records if r.domain == rec.domain)
         nameservers, query = inp.verification_for(ref)
         if rec.proxied and query:
             # Nameservers answer a proxied record with the proxy's addresses: they cannot
