@@ -1,0 +1,84 @@
+"""The one validated config model (TOML file -> ``FailoverConfig``).
+
+Checks are data validated at load time, so a typo in a threshold fails the deploy rather than the
+3 a.m. failover. Unknown keys are rejected everywhere: a misspelt ``cooldown_second`` silently
+falling back to a default is exactly the kind of surprise a safety system must not have.
+Secrets never appear in the file: only the NAME of the environment variable that holds them
+(``*_env`` keys), resolved by the worker process when it builds its clients.
+
+One module per section, by meaning: ``site`` (Temporal, site, policy), ``checks``, ``dns``
+(providers, records, propagation), ``hooks``, ``gates``, ``notifications``; ``base`` holds the
+shared validators and ``loader`` the root model. Import from here.
+"""
+
+from genesis.failover.config.base import (
+    SECRET_ERROR,
+    ApiUrl,
+    EnvVarName,
+    ServerAddress,
+    StrictModel,
+)
+from genesis.failover.config.checks import CheckConfig, CheckType
+from genesis.failover.config.dns import (
+    IMPLEMENTED_PROVIDERS,
+    CloudflareSettings,
+    DigitalOceanSettings,
+    DnsRecordConfig,
+    DnsSettings,
+    PropagationSettings,
+    ProviderName,
+    Rfc2136Settings,
+    Route53Settings,
+)
+from genesis.failover.config.hooks import HookConfig, HooksSettings
+from genesis.failover.config.loader import (
+    FailoverConfig,
+    check_from_seed_dict,
+    config_error_from,
+    failover_workflow_id,
+    load_config,
+    monitor_workflow_id,
+    parse_config,
+)
+from genesis.failover.config.notifications import (
+    EmailSettings,
+    NotificationsSettings,
+    PagerDutySettings,
+    SlackSettings,
+)
+from genesis.failover.config.site import PolicySettings, SiteSettings, TemporalSettings
+
+__all__ = [
+    "IMPLEMENTED_PROVIDERS",
+    "SECRET_ERROR",
+    "ApiUrl",
+    "CheckConfig",
+    "CheckType",
+    "CloudflareSettings",
+    "DigitalOceanSettings",
+    "DnsRecordConfig",
+    "DnsSettings",
+    "EmailSettings",
+    "EnvVarName",
+    "FailoverConfig",
+    "HookConfig",
+    "HooksSettings",
+    "NotificationsSettings",
+    "PagerDutySettings",
+    "PolicySettings",
+    "PropagationSettings",
+    "ProviderName",
+    "Rfc2136Settings",
+    "Route53Settings",
+    "ServerAddress",
+    "SiteSettings",
+    "SlackSettings",
+    "StrictModel",
+    "TemporalSettings",
+    "check_from_seed_dict",
+    "config_error_from",
+    "failover_workflow_id",
+    "load_config",
+    "monitor_workflow_id",
+    "parse_config",
+]

@@ -1,0 +1,128 @@
+"""The root model and the loader: TOML file -> one validated ``FailoverConfig``.
+
+Errors name the field path and the value given (never a value that may be a secret).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+
+from genesis.failover.config.base import SECRET_ERROR, StrictModel
+from genesis.failover.config.checks import CheckConfig
+from genesis.failover.config.dns import DnsSettings, PropagationSettings
+from genesis.failover.config.hooks import HooksSettings
+from genesis.failover.config.notifications import NotificationsSettings
+from genesis.failover.config.site import PolicySettings, SiteSettings, TemporalSettings
+from genesis.failover.errors import ConfigError
+
+
+class FailoverConfig(StrictModel):
+    temporal: TemporalSettings = Field(default_factory=lambda: TemporalSettings())
+    site: SiteSettings
+    policy: PolicySettings = Field(default_factory=lambda: PolicySettings())
+    checks: list[CheckConfig] = Field(min_length=1)
+    dns: DnsSettings
+    propagation: PropagationSettings = Field(default_factory=lambda: PropagationSettings())
+    hooks: HooksSettings = Field(default_factory=lambda: HooksSettings())
+    notifications: NotificationsSettings = Field(default_factory=lambda: NotificationsSettings())
+
+    @model_validator(mode="after")
+    def _unique_checks(self) -> FailoverConfig:
+        seen: set[str] = set()
+        for c in self.checks:
+            if c.name in seen:
+                raise ValueError(f"two checks are named {c.name!r}")
+            seen.add(c.name)
+        if not any(c.critical for c in self.checks) and self.policy.auto_failover:
+            # Not an error: an operator may want reporting only. Automatic failover then
+            # never fires, which `validate` says out loud.
+            pass
+        return self
+
+    @property
+    def monitor_workflow_id(self) -> str:
+        return monitor_workflow_id(self.site.name)
+
+
+def monitor_workflow_id(site: str) -> str:
+    return f"failover-monitor-{site}"
+
+
+def failover_workflow_id(site: str) -> str:
+    # One id per site for every failover and failback: with the "fail if running" conflict
+    # policy, Temporal itself guarantees that only one DNS change runs per site at a time.
+    return f"failover-{site}-switch"
+
+
+def check_from_seed_dict(data: dict[str, Any]) -> CheckConfig:
+    """The seed's ``PRODUCTION_CHECKS`` entries (name/type/target/interval/timeout/threshold)."""
+    try:
+        return CheckConfig.model_validate(data)
+    except ValidationError as exc:
+        raise config_error_from(exc, prefix="check") from None
+
+
+def config_error_from(exc: ValidationError, *, prefix: str = "") -> ConfigError:
+    """One readable line per problem, each naming the field path and the value given."""
+    lines = []
+    first_field: str | None = None
+    first_value: object = None
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+        loc = f"{prefix}.{loc}" if prefix and loc else (loc or prefix)
+        value = err.get("input")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        if err["type"] == SECRET_ERROR:
+            value = None  # never echoed, not even in ConfigError.value
+            lines.append(f"{loc}: {msg}")
+        elif err["type"] == "missing":
+            lines.append(f"{loc}: required")
+        elif isinstance(value, dict | list):
+            lines.append(f"{loc}: {msg}")
+        else:
+            lines.append(f"{loc}: {msg} (got {value!r})")
+        if first_field is None:
+            first_field, first_value = loc, value
+    return ConfigError("invalid config: " + "; ".join(lines), field=first_field, value=first_value)
+
+
+def _apply_env_overrides(data: dict[str, Any]) -> dict[str, Any]:
+    temporal = dict(data.get("temporal") or {})
+    if os.environ.get("TEMPORAL_ADDRESS"):
+        temporal["address"] = os.environ["TEMPORAL_ADDRESS"]
+    if os.environ.get("TEMPORAL_NAMESPACE"):
+        temporal["namespace"] = os.environ["TEMPORAL_NAMESPACE"]
+    if temporal:
+        data = {**data, "temporal": temporal}
+    return data
+
+
+def parse_config(data: dict[str, Any]) -> FailoverConfig:
+    try:
+        return FailoverConfig.model_validate(_apply_env_overrides(data))
+    except ValidationError as exc:
+        raise config_error_from(exc) from None
+
+
+def load_config(path: str | Path) -> FailoverConfig:
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read config file {str(p)!r}: {exc.strerror}", field="config", value=str(p)
+        ) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"config file {str(p)!r} is not valid TOML: {exc}", field="config", value=str(p)
+        ) from None
+    return parse_config(data)
