@@ -11,13 +11,15 @@ from datetime import timedelta
 
 from temporalio.exceptions import ApplicationError
 
-from genesis.failover.errors import DNSRateLimitedError, FailoverError
+from genesis.failover.errors import FailoverError
 
 
 def to_application_error(exc: FailoverError) -> ApplicationError:
     delay = None
-    if isinstance(exc, DNSRateLimitedError) and exc.retry_after:
-        delay = timedelta(seconds=exc.retry_after)
+    # A DNS provider's or a notification channel's Retry-After becomes the next retry's delay.
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        delay = timedelta(seconds=retry_after)
     return ApplicationError(
         str(exc), type=exc.kind, non_retryable=not exc.retryable, next_retry_delay=delay
     )

@@ -13,7 +13,9 @@ Temporal (``activities/_errors.py``) never has to guess from a name or a message
     │   └── DNSTransientError          5xx, timeout, connection refused: retry with backoff
     │       └── DNSBadResponseError    an answer that does not parse (HTML page, success:false,
     │                                  missing field): never a silent success
-    ├── HookError                      a hook raised or timed out
+    ├── HookError                      a hook raised, exited non-zero or timed out
+    ├── NotificationError              a channel refused or could not take a message;
+    │                                  .retry_after when it said when to come back
     └── PolicyRefusal                  the policy said no (cooldown, daily limit, ...)
 
 Messages name the zone, record, provider or field at fault, and never a secret.
@@ -86,6 +88,18 @@ class DNSTransientError(DNSError):
 
 class HookError(FailoverError):
     """A hook failed. Retrying helps only if the hook itself says so."""
+
+
+class NotificationError(FailoverError):
+    """A notification channel did not take a message. Retryable for timeouts, 5xx and 429
+    (with ``retry_after`` when the channel said), not for a refused payload or a revoked key.
+    Messages name the channel, never its URL or key."""
+
+    def __init__(
+        self, message: str, *, retryable: bool | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, retryable=retryable)
+        self.retry_after = retry_after
 
 
 class PolicyRefusal(FailoverError):

@@ -11,7 +11,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from genesis.failover.config import PropagationSettings
+from genesis.failover.config import (
+    CheckConfig,
+    EventKind,
+    GatesSettings,
+    HookKind,
+    PropagationSettings,
+)
 from genesis.failover.errors import DNSConflictError, DNSError
 
 Direction = Literal["failover", "failback"]
@@ -99,8 +105,10 @@ class HookSpec(Model):
 
     name: str
     phase: Literal["pre_failover", "post_failover", "pre_failback", "post_failback", "on_failure"]
+    kind: HookKind = "python"
     timeout_seconds: float = 30
     max_attempts: int = 1
+    retry_interval_seconds: float = 1
     on_failure: Literal["abort", "continue"] = "abort"
     # A hook runs in a dry run only when it says it has no side effects.
     dry_run_safe: bool = False
@@ -131,6 +139,71 @@ class HookOutcome(Model):
     error: str | None = None
 
 
+GateKind = Literal["backup_check", "replication_lag", "primary_check", "healthy_window"]
+
+
+class GateResult(Model):
+    """One readiness gate's verdict before a DNS change (or why it was not asked)."""
+
+    name: str
+    kind: GateKind
+    ok: bool
+    # Not asked: the operator forced the operation. ``ok`` is then True and ``detail`` says so.
+    skipped: bool = False
+    detail: str = ""
+    # replication_lag / healthy_window: the number measured and the ceiling (or floor) it met.
+    value: float | None = None
+    limit: float | None = None
+    attempts: int = 1
+
+
+class NotificationEvent(Model):
+    """Something people are told about. Built by pure functions (``notify.events``) so that a
+    workflow can build it deterministically; rendered per channel by the notifiers. No secrets."""
+
+    kind: EventKind
+    site: str
+    # One line: the email subject, the Slack headline, PagerDuty's payload.summary.
+    summary: str
+    severity: Literal["critical", "error", "warning", "info"]
+    # PagerDuty's dedup_key: one per failover (trigger on start, resolve on success), one per
+    # check incident, one per kind of refusal.
+    dedup_key: str
+    occurred_at: datetime
+    direction: Direction | None = None
+    trigger: Trigger | None = None
+    reason: str | None = None
+    from_ip: str | None = None
+    to_ip: str | None = None
+    outcome: Outcome | None = None
+    workflow_id: str | None = None
+    duration_seconds: float | None = None
+    # One line per record: "genesis.example.com A: 1.2.3.4 -> 5.6.7.8 (switched)".
+    records: list[str] = Field(default_factory=list)
+    check_name: str | None = None
+    error: str | None = None
+
+
+class NotificationOutcome(Model):
+    """Whether one channel took one event (after its retries)."""
+
+    channel: str
+    event: EventKind
+    ok: bool
+    detail: str | None = None
+    error: str | None = None
+
+
+class NotificationRoutes(Model):
+    """Which channel is sent which events, and how long a notification may retry (non-secret)."""
+
+    routes: dict[str, list[EventKind]] = Field(default_factory=dict)
+    deadline_seconds: float = 60
+
+    def channels_for(self, kind: EventKind) -> list[str]:
+        return [channel for channel, kinds in self.routes.items() if kind in kinds]
+
+
 class OperationRequest(Model):
     """A manual failover or failback request (signal or update payload)."""
 
@@ -159,6 +232,13 @@ class FailoverInput(Model):
     propagation: PropagationSettings = Field(default_factory=lambda: PropagationSettings())
     hooks: list[HookSpec] = Field(default_factory=list)
     lower_ttl_seconds: int | None = None
+    # Readiness gates. Failover: the config's [gates]. Failback: the primary's critical checks,
+    # probed once more right before the switch.
+    gates: GatesSettings = Field(default_factory=lambda: GatesSettings())
+    primary_checks: list[CheckConfig] = Field(default_factory=list)
+    # Gates the monitor already decided from its own record (the failback healthy window).
+    prechecked_gates: list[GateResult] = Field(default_factory=list)
+    notifications: NotificationRoutes = Field(default_factory=lambda: NotificationRoutes())
 
     def verification_for(self, record: RecordRef) -> tuple[list[str], bool]:
         """(nameservers to ask, whether to ask any) for ``record``: its own settings first."""
@@ -269,6 +349,8 @@ class FailoverResult(Model):
     plan: FailoverPlan | None = None
     # Planned failover: the TTLs lowered before the switch and put back after it.
     ttl_changes: list[TtlOutcome] = Field(default_factory=list)
+    gates: list[GateResult] = Field(default_factory=list)
+    notifications: list[NotificationOutcome] = Field(default_factory=list)
     forced: bool = False
     error: str | None = None
 

@@ -6,11 +6,13 @@ naming the variable and the config key, never echoing a value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+
+from pydantic import BaseModel
 
 from genesis.failover.errors import ConfigError
 
-__all__ = ["secret_from_env"]
+__all__ = ["known_secrets", "redact", "secret_env_names", "secret_from_env"]
 
 
 def secret_from_env(environ: Mapping[str, str], var: str, *, field: str, holds: str) -> str:
@@ -25,3 +27,47 @@ def secret_from_env(environ: Mapping[str, str], var: str, *, field: str, holds: 
             value=var,
         )
     return value
+
+
+# Credentials the AWS SDK reads by itself (Route53): never named in our config, still secrets.
+_IMPLICIT = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+# Shorter values are not scrubbed: replacing "1" in every output would say nothing and hide a lot.
+_MIN_SECRET_LEN = 4
+
+
+def secret_env_names(config: BaseModel) -> list[str]:
+    """Every environment variable ``config`` names as holding a secret (``*_env`` keys and a
+    command hook's ``pass_env``), plus the AWS SDK's own credential variables."""
+    names: list[str] = list(_IMPLICIT)
+
+    def walk(value: object) -> None:
+        if isinstance(value, BaseModel):
+            for key in type(value).model_fields:
+                item = getattr(value, key)
+                if key.endswith("_env") and isinstance(item, str):
+                    names.append(item)
+                elif key == "pass_env" and isinstance(item, list):
+                    names.extend(str(v) for v in item)
+                else:
+                    walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(config)
+    return list(dict.fromkeys(names))
+
+
+def known_secrets(config: BaseModel, environ: Mapping[str, str]) -> list[str]:
+    """The values of every secret ``config`` refers to that is set in ``environ``: what a hook's
+    output, an error text or a log line must never show."""
+    values = (environ.get(name, "").strip() for name in secret_env_names(config))
+    return sorted({v for v in values if len(v) >= _MIN_SECRET_LEN}, key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``***`` (longest first, so a secret that contains
+    another is replaced whole)."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text

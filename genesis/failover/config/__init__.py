@@ -30,7 +30,8 @@ from genesis.failover.config.dns import (
     Rfc2136Settings,
     Route53Settings,
 )
-from genesis.failover.config.hooks import HookConfig, HooksSettings
+from genesis.failover.config.gates import GatesSettings, ReplicationLagGate
+from genesis.failover.config.hooks import HookConfig, HookKind, HooksSettings
 from genesis.failover.config.loader import (
     FailoverConfig,
     check_from_seed_dict,
@@ -41,7 +42,11 @@ from genesis.failover.config.loader import (
     parse_config,
 )
 from genesis.failover.config.notifications import (
+    ALL_EVENTS,
+    PAGERDUTY_DEFAULT_EVENTS,
+    Channel,
     EmailSettings,
+    EventKind,
     NotificationsSettings,
     PagerDutySettings,
     SlackSettings,
@@ -49,6 +54,13 @@ from genesis.failover.config.notifications import (
 from genesis.failover.config.site import PolicySettings, SiteSettings, TemporalSettings
 
 __all__ = [
+    "ALL_EVENTS",
+    "PAGERDUTY_DEFAULT_EVENTS",
+    "Channel",
+    "EventKind",
+    "GatesSettings",
+    "HookKind",
+    "ReplicationLagGate",
     "IMPLEMENTED_PROVIDERS",
     "SECRET_ERROR",
     "ApiUrl",

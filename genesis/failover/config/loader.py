@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, model_validator
 from genesis.failover.config.base import SECRET_ERROR, StrictModel
 from genesis.failover.config.checks import CheckConfig
 from genesis.failover.config.dns import DnsSettings, PropagationSettings
+from genesis.failover.config.gates import GatesSettings
 from genesis.failover.config.hooks import HooksSettings
 from genesis.failover.config.notifications import NotificationsSettings
 from genesis.failover.config.site import PolicySettings, SiteSettings, TemporalSettings
@@ -29,6 +30,7 @@ class FailoverConfig(StrictModel):
     dns: DnsSettings
     propagation: PropagationSettings = Field(default_factory=lambda: PropagationSettings())
     hooks: HooksSettings = Field(default_factory=lambda: HooksSettings())
+    gates: GatesSettings = Field(default_factory=lambda: GatesSettings())
     notifications: NotificationsSettings = Field(default_factory=lambda: NotificationsSettings())
 
     @model_validator(mode="after")
