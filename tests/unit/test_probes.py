@@ -4,9 +4,7 @@ PostgreSQL server and real child processes. No mocks: each fake speaks the real 
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
-import pwd
 import re
 import secrets
 import shutil
@@ -19,7 +17,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +28,7 @@ import pytest
 from genesis.failover.config import CheckConfig
 from genesis.failover.models import ProbeResult
 from genesis.failover.probes import new_http_client, run_probe, run_probes
+from tests.servers.postgres import Postgres, postgres_fixture  # noqa: F401
 from tests.support import unavailable
 
 RequireBinary = Callable[[str, str], str]
@@ -324,99 +322,7 @@ async def test_sqlite_directory_is_unhealthy(tmp_path: Path) -> None:
 # --- PostgreSQL ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Postgres:
-    port: int
-    role: str
-    password: str
-
-    def dsn(self, port: int | None = None) -> str:
-        return f"postgresql://{self.role}@127.0.0.1:{port or self.port}/postgres"
-
-
-def _postgres_bindir(require_binary: RequireBinary) -> Path:
-    def version(initdb: str) -> int:
-        return int(Path(initdb).parent.parent.name)
-
-    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=version)
-    initdb = debian[-1] if debian else None
-    what = "a PostgreSQL server (Debian package postgresql)"
-    initdb = require_binary(initdb or "initdb", what)
-    bindir = Path(initdb).parent
-    require_binary(str(bindir / "postgres"), what)
-    return bindir
-
-
-@pytest.fixture(scope="module")
-def postgres(require_binary: RequireBinary) -> Iterator[Postgres]:
-    bindir = _postgres_bindir(require_binary)
-    as_user: dict[str, Any] = {}
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as an ordinary user
-        try:
-            pw = pwd.getpwnam("postgres")
-        except KeyError:
-            pw = pwd.getpwnam("nobody")
-        as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
-    base = Path(tempfile.mkdtemp(prefix="gfo-pg-"))
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        if as_user:
-            os.chown(base, as_user["user"], as_user["group"])
-        data = base / "data"
-        subprocess.run(
-            [bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync",
-             "-E", "UTF8"],
-            check=True, capture_output=True, cwd=base, **as_user,
-        )  # fmt: skip
-        # Password (SCRAM) authentication over TCP, as in production; trust on the private socket
-        # only, for the fixture's own setup.
-        (data / "pg_hba.conf").write_text(
-            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
-        )
-        port = free_port()
-        log = (base / "server.log").open("wb")
-        server = subprocess.Popen(
-            [bindir / "postgres", "-D", data, "-p", str(port), "-k", base,
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=base, **as_user,
-        )  # fmt: skip
-        log.close()
-        _wait_ready(server, data / "postmaster.pid", base / "server.log")
-        role, password = "genesis_probe", secrets.token_urlsafe(18)
-        import psycopg
-        from psycopg import sql
-
-        with psycopg.connect(
-            host=str(base), port=port, user="postgres", dbname="postgres", autocommit=True
-        ) as conn:
-            conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(role), sql.Literal(password)
-                )
-            )
-        yield Postgres(port=port, role=role, password=password)
-    finally:
-        if server is not None:  # stop by PID: SIGINT is PostgreSQL's "fast" shutdown
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _wait_ready(server: subprocess.Popen[bytes], pidfile: Path, log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"postgres exited with {server.returncode}: {log.read_text()[-2000:]}")
-        with contextlib.suppress(FileNotFoundError):
-            lines = pidfile.read_text().splitlines()
-            if len(lines) >= 8 and lines[7].strip() == "ready":
-                return
-        time.sleep(0.02)
-    pytest.fail(f"postgres not ready after 20 s: {log.read_text()[-2000:]}")
+# The server fixture (tests/servers/postgres.py) is shared with the readiness gate tests.
 
 
 async def test_postgres_select_1_with_password_from_env(
