@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from genesis.failover.config import CheckConfig, PolicySettings
-from genesis.failover.models import Direction, ProbeResult, Trigger
+from genesis.failover.models import Direction, GateResult, ProbeResult, Trigger
 from genesis.failover.state import CheckHealth, Decision, SiteState
 
 DAY = timedelta(hours=24)
@@ -196,7 +196,45 @@ def decide_manual(
             f"primary still unhealthy: {describe_unhealthy(bad)}; use force to override",
             now,
         )
+    window = healthy_window_gate(state, policy, now)
+    if not window.ok:
+        # A primary that answered its checks for a minute may be the same primary that died an
+        # hour ago: failing back to it now risks a second outage and a second failover.
+        return _no("healthy_window", f"{window.detail}; use force to override", now)
     return Decision(allowed=True, reason="manual", message="manual failback", at=now)
+
+
+def healthy_window_gate(state: SiteState, policy: PolicySettings, now: datetime) -> GateResult:
+    """Failback's gate, decided from the monitor's own record: every critical check of the
+    primary healthy, without a break, for ``failback_healthy_seconds``."""
+    window = policy.failback_healthy_seconds
+    since = primary_healthy_since(state)
+    if since is None:
+        bad = unhealthy_critical(state)
+        detail = (
+            f"primary unhealthy: {describe_unhealthy(bad)}"
+            if bad
+            else "primary not probed healthy yet"
+        )
+        return GateResult(
+            name="primary_healthy_window",
+            kind="healthy_window",
+            ok=False,
+            detail=detail,
+            value=0.0,
+            limit=window,
+        )
+    healthy_for = max(0.0, (now - since).total_seconds())
+    ok = healthy_for >= window
+    return GateResult(
+        name="primary_healthy_window",
+        kind="healthy_window",
+        ok=ok,
+        detail=f"primary healthy for {healthy_for:.0f}s of the {window:g}s failback window"
+        + ("" if ok else " (not long enough)"),
+        value=round(healthy_for, 1),
+        limit=window,
+    )
 
 
 def decide_automatic_failback(state: SiteState, policy: PolicySettings, now: datetime) -> Decision:

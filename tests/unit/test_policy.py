@@ -162,8 +162,55 @@ def test_failback_refused_while_primary_unhealthy() -> None:
         s, POLICY, T0, direction="failback", dry_run=False, force=True
     ).allowed
     s.checks["api"].is_healthy = True
+    s.checks["api"].healthy_since = T0 - timedelta(seconds=POLICY.failback_healthy_seconds)
     assert policy.decide_manual(
         s, POLICY, T0, direction="failback", dry_run=False, force=False
+    ).allowed
+
+
+def test_manual_failback_waits_for_the_primary_healthy_window() -> None:
+    """The story: the primary died, the site failed over, and a minute later the primary
+    answers its checks again. An operator who fails back now sends traffic to a machine that may
+    die again within the hour. The window holds the failback until the primary has been healthy
+    for failback_healthy_seconds; force lifts it."""
+    pol = PolicySettings(failback_healthy_seconds=300)
+    s = site(unhealthy=False, state="failed_over")
+    s.records["genesis.example.com/A"] = "backup"
+    s.checks["api"].healthy_since = T0 - timedelta(seconds=60)
+    d = policy.decide_manual(s, pol, T0, direction="failback", dry_run=False, force=False)
+    assert not d.allowed and d.reason == "healthy_window"
+    assert "60s of the 300s" in d.message and "force" in d.message
+    assert policy.decide_manual(s, pol, T0, direction="failback", dry_run=False, force=True).allowed
+    # A dry run is allowed (it changes nothing) and says what the gate would say.
+    assert policy.decide_manual(s, pol, T0, direction="failback", dry_run=True, force=False).allowed
+    gate = policy.healthy_window_gate(s, pol, T0)
+    assert not gate.ok and gate.kind == "healthy_window" and gate.value == 60 and gate.limit == 300
+    later = T0 + timedelta(seconds=240)
+    assert policy.decide_manual(
+        s, pol, later, direction="failback", dry_run=False, force=False
+    ).allowed
+    assert policy.healthy_window_gate(s, pol, later).ok
+
+
+def test_a_primary_never_probed_healthy_does_not_open_the_failback_window() -> None:
+    # A monitor that just started presumes checks healthy but has seen no success yet: that is
+    # no evidence the primary is back.
+    s = site(unhealthy=False, state="failed_over")
+    s.records["genesis.example.com/A"] = "backup"
+    s.checks["api"].healthy_since = None
+    gate = policy.healthy_window_gate(s, POLICY, T0)
+    assert not gate.ok and "not probed healthy yet" in gate.detail
+    d = policy.decide_manual(s, POLICY, T0, direction="failback", dry_run=False, force=False)
+    assert not d.allowed and d.reason == "healthy_window"
+
+
+def test_a_zero_window_lets_a_healthy_primary_take_traffic_back_at_once() -> None:
+    pol = PolicySettings(failback_healthy_seconds=0)
+    s = site(unhealthy=False, state="failed_over")
+    s.records["genesis.example.com/A"] = "backup"
+    s.checks["api"].healthy_since = T0
+    assert policy.decide_manual(
+        s, pol, T0, direction="failback", dry_run=False, force=False
     ).allowed
 
 
