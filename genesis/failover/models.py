@@ -192,6 +192,8 @@ class NotificationOutcome(Model):
     ok: bool
     detail: str | None = None
     error: str | None = None
+    # When the channel took it, or gave up (workflow time).
+    at: datetime | None = None
 
 
 class NotificationRoutes(Model):

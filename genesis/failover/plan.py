@@ -12,6 +12,7 @@ from pydantic import Field
 from genesis.failover.config import (
     CheckConfig,
     FailoverConfig,
+    GatesSettings,
     PolicySettings,
     PropagationSettings,
 )
@@ -20,8 +21,10 @@ from genesis.failover.models import (
     Direction,
     FailoverInput,
     FailoverResult,
+    GateResult,
     HookSpec,
     Model,
+    NotificationRoutes,
     RecordRef,
     Trigger,
 )
@@ -38,6 +41,8 @@ class MonitorPlan(Model):
     records: list[RecordRef]
     propagation: PropagationSettings = Field(default_factory=lambda: PropagationSettings())
     hooks: list[HookSpec] = Field(default_factory=list)
+    gates: GatesSettings = Field(default_factory=lambda: GatesSettings())
+    notifications: NotificationRoutes = Field(default_factory=lambda: NotificationRoutes())
     task_queue: str
     # Continue-as-new once history passes this many events, to keep replay cheap.
     max_history_events: int = Field(4000, ge=100)
@@ -51,6 +56,7 @@ class MonitorPlan(Model):
         dry_run: bool,
         force: bool,
         lower_ttl_seconds: int | None = None,
+        prechecked_gates: list[GateResult] | None = None,
     ) -> FailoverInput:
         return FailoverInput(
             site=self.site,
@@ -66,6 +72,11 @@ class MonitorPlan(Model):
             propagation=self.propagation,
             hooks=[h for h in self.hooks if h.phase.endswith(direction) or h.phase == "on_failure"],
             lower_ttl_seconds=lower_ttl_seconds,
+            gates=self.gates,
+            # Failback's last look: the checks that decide a failover, probed once more.
+            primary_checks=[c for c in self.checks if c.critical],
+            prechecked_gates=prechecked_gates or [],
+            notifications=self.notifications,
         )
 
     def lost_result(self, op: OperationRecord, now: datetime, error: str) -> FailoverResult:
@@ -115,6 +126,11 @@ def build_monitor_plan(
         ],
         propagation=config.propagation,
         hooks=specs,
+        gates=config.gates,
+        notifications=NotificationRoutes(
+            routes=config.notifications.routes(),
+            deadline_seconds=config.notifications.deadline_seconds,
+        ),
         task_queue=config.temporal.task_queue,
     )
     return plan.model_copy(update=overrides) if overrides else plan

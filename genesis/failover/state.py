@@ -17,6 +17,7 @@ from genesis.failover.models import (
     FailoverResult,
     Model,
     MonitorState,
+    NotificationOutcome,
     Outcome,
     RecordSwitch,
     Trigger,
@@ -24,6 +25,7 @@ from genesis.failover.models import (
 
 RecordSide = Literal["primary", "backup", "other", "unknown"]
 HISTORY_LIMIT = 50
+NOTIFICATION_FAILURES_KEPT = 10
 
 
 class CheckHealth(Model):
@@ -74,6 +76,23 @@ class OperationRecord(Model):
     error: str | None = None
 
 
+class NotificationLog(Model):
+    """What the site's notifications did: counts, and the last few that finally failed (a
+    channel that stopped working must show in status, not only in a history nobody reads)."""
+
+    sent: int = 0
+    failed: int = 0
+    recent_failures: list[NotificationOutcome] = Field(default_factory=list)
+
+    def record(self, outcome: NotificationOutcome) -> None:
+        if outcome.ok:
+            self.sent += 1
+            return
+        self.failed += 1
+        self.recent_failures.append(outcome)
+        del self.recent_failures[:-NOTIFICATION_FAILURES_KEPT]
+
+
 class SiteState(Model):
     site: str
     state: MonitorState = "normal"
@@ -90,6 +109,7 @@ class SiteState(Model):
     history: list[OperationRecord] = Field(default_factory=list)
     last_decision: Decision | None = None
     last_refusal: Decision | None = None
+    notifications: NotificationLog = Field(default_factory=NotificationLog)
     runs: int = 1  # how many workflow runs (continue-as-new) this state has lived through
 
     def sync_checks(self, checks: list[CheckConfig]) -> None:

@@ -103,5 +103,6 @@ def build_status(
         "last_decision": decision.model_dump(mode="json") if decision else None,
         "last_refusal": state.last_refusal.model_dump(mode="json") if state.last_refusal else None,
         "health": build_health(state),
+        "notifications": state.notifications.model_dump(mode="json"),
         "as_of": _iso(now),
     }
