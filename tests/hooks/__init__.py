@@ -1,0 +1,1 @@
+"""Command, webhook and Python hooks as the worker builds and runs them."""
