@@ -19,7 +19,7 @@ from tests.support import require, venv_bin
 
 # The DNS provider harnesses (each provider's server, seeded and read out of band) are fixtures
 # for the DNS and the integration tests alike.
-pytest_plugins = ["tests.dns.harnesses"]
+pytest_plugins = ["tests.dns.harnesses", "tests.emulators.notify_fixtures"]
 
 
 @pytest.fixture

@@ -1,0 +1,160 @@
+"""A loopback PagerDuty Events API v2 (https://developer.pagerduty.com/docs/events-api-v2/) for
+tests.
+
+``POST /v2/enqueue`` with a JSON event. It checks what PagerDuty checks: ``routing_key`` a
+non-empty string, ``event_action`` one of trigger|acknowledge|resolve, ``dedup_key`` (when given)
+a string of at most 255 characters, and for a trigger a ``payload`` with ``summary`` (1..1024),
+``source`` (non-empty) and ``severity`` (critical|error|warning|info). It answers as PagerDuty
+does: ``202 {"status": "success", "message": "Event processed", "dedup_key": ...}`` (a new key
+when the event had none) or ``400 {"status": "invalid event", "message": "Event object is
+invalid", "errors": [...]}``. Another path gets 404.
+
+It also keeps incidents the way PagerDuty does, by dedup key: a trigger opens one (or adds to the
+open one), a resolve closes it (``open_incidents``).
+
+    with PagerDutyReceiver() as pd:
+        notifier = PagerDutyNotifier(PagerDutySettings(events_url=pd.url), routing_key)
+        pd.fail_next(500)                  # scripted answers, as the Slack receiver's
+        pd.events                          # events accepted (202), in order
+        pd.requests                        # every body received, in order
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from tests.emulators.loopback import LoopbackHandler, LoopbackHTTPServer
+from tests.emulators.slack import Fault
+
+__all__ = ["Fault", "PagerDutyReceiver", "event_errors"]
+
+PATH = "/v2/enqueue"
+ACTIONS = frozenset({"trigger", "acknowledge", "resolve"})
+SEVERITIES = frozenset({"critical", "error", "warning", "info"})
+INVALID = {"status": "invalid event", "message": "Event object is invalid"}
+DEFAULT_BODIES: dict[int, dict[str, Any] | str] = {
+    400: {**INVALID, "errors": ["Event object is invalid"]},
+    401: {"status": "unauthorized", "message": "Invalid routing key"},
+    429: {"status": "throttle event", "message": "Requests for this service are arriving too fast"},
+    500: "",
+    502: "",
+    503: "",
+}
+
+
+def event_errors(event: Any) -> list[str]:
+    """PagerDuty's reasons to refuse ``event``, in its words where it has them."""
+    if not isinstance(event, dict):
+        return ["Event object must be a JSON object"]
+    errors = []
+    key = event.get("routing_key")
+    if not isinstance(key, str) or not key:
+        errors.append("'routing_key' is missing or blank")
+    action = event.get("event_action")
+    if action not in ACTIONS:
+        errors.append("'event_action' must be one of trigger, acknowledge, resolve")
+    dedup = event.get("dedup_key")
+    if dedup is not None and (not isinstance(dedup, str) or not 0 < len(dedup) <= 255):
+        errors.append("'dedup_key' must be a string of 1..255 characters")
+    if action == "trigger":
+        payload = event.get("payload")
+        if not isinstance(payload, dict):
+            return [*errors, "'payload' is missing or not an object"]
+        summary = payload.get("summary")
+        if not isinstance(summary, str) or not summary.strip():
+            errors.append("'payload.summary' is missing or blank")
+        elif len(summary) > 1024:
+            errors.append("'payload.summary' is longer than 1024 characters")
+        source = payload.get("source")
+        if not isinstance(source, str) or not source.strip():
+            errors.append("'payload.source' is missing or blank")
+        if payload.get("severity") not in SEVERITIES:
+            errors.append("'payload.severity' must be one of critical, error, warning, info")
+    elif action in ("acknowledge", "resolve") and dedup is None:
+        errors.append(f"'dedup_key' is required to {action}")
+    return errors
+
+
+class PagerDutyReceiver(LoopbackHTTPServer[Fault]):
+    def __init__(self) -> None:
+        super().__init__(_Handler)
+        self.requests: list[Any] = []
+        self.events: list[dict[str, Any]] = []
+        self._incidents: dict[str, str] = {}  # dedup_key -> "triggered" | "resolved"
+
+    @property
+    def url(self) -> str:
+        """The events endpoint, for ``PagerDutySettings(events_url=...)``."""
+        return f"{self.origin}{PATH}"
+
+    @property
+    def open_incidents(self) -> list[str]:
+        """Dedup keys triggered and not resolved since."""
+        with self._lock:
+            return [key for key, state in self._incidents.items() if state == "triggered"]
+
+    def fail_next(
+        self,
+        status: int = 500,
+        *,
+        body: str | dict[str, Any] | None = None,
+        retry_after: float | None = None,
+        count: int = 1,
+    ) -> None:
+        """Answer the next ``count`` requests with ``status`` (PagerDuty's body for it unless
+        ``body`` is given) and ``Retry-After`` when ``retry_after`` is given."""
+        self._queue_fault(Fault(status, body, retry_after), count)
+
+    def hang_next(self, seconds: float, count: int = 1) -> None:
+        """Leave the next ``count`` requests unanswered for ``seconds``, then drop them."""
+        self._queue_fault(Fault(hang=seconds), count)
+
+    def answer(
+        self, path: str, raw: bytes, fault: Fault | None
+    ) -> tuple[int, str | dict[str, Any], dict[str, str]]:
+        """Record the request, then the scripted answer if any, else PagerDuty's."""
+        try:
+            event: Any = json.loads(raw)
+        except ValueError:
+            event = None
+        with self._lock:
+            self.requests.append(event if event is not None else raw.decode("utf-8", "replace"))
+        if fault is not None:
+            headers = {}
+            if fault.retry_after is not None:
+                headers["Retry-After"] = format(fault.retry_after, "g")
+            body = fault.body if fault.body is not None else DEFAULT_BODIES.get(fault.status, "")
+            return fault.status, body, headers
+        if path != PATH:
+            return 404, {"status": "not found", "message": "Not found"}, {}
+        if event is None:
+            return 400, {**INVALID, "errors": ["Request body is not valid JSON"]}, {}
+        errors = event_errors(event)
+        if errors:
+            return 400, {**INVALID, "errors": errors}, {}
+        key = event.get("dedup_key") or uuid.uuid4().hex
+        with self._lock:
+            self.events.append(event)
+            if event["event_action"] == "trigger":
+                self._incidents[key] = "triggered"
+            elif event["event_action"] == "resolve" and key in self._incidents:
+                self._incidents[key] = "resolved"
+        return 202, {"status": "success", "message": "Event processed", "dedup_key": key}, {}
+
+
+class _Handler(LoopbackHandler):
+    owner: PagerDutyReceiver
+
+    def do_POST(self) -> None:
+        fault = self.owner.take_fault()
+        status, body, headers = self.owner.answer(self.path, self.read_body(), fault)
+        if fault is not None and fault.hang:
+            self.hang(fault.hang)
+            return
+        if isinstance(body, dict):
+            payload, kind = json.dumps(body).encode(), "application/json"
+        else:
+            payload, kind = body.encode(), "text/plain; charset=utf-8"
+        self.send(status, payload, {"Content-Type": kind, **headers})
