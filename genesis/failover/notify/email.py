@@ -190,7 +190,7 @@ class EmailNotifier:
                 refused[recipient] = (code, text)
         if len(refused) == len(s.recipients):
             client.rset()
-            raise smtplib.SMTPRecipientsRefused(refused)  # type: ignore[arg-type]
+            raise smtplib.SMTPRecipientsRefused(refused)
         code, text = client.data(message.as_bytes(policy=SMTP_POLICY))
         if code != 250:
             client.rset()
@@ -213,9 +213,10 @@ class EmailNotifier:
             retryable = all(_code_retryable(code) for code, _ in exc.recipients.values())
             return self._error(f"every recipient was refused ({said})", retryable=retryable)
         if isinstance(exc, smtplib.SMTPAuthenticationError):
-            env = f"{self.settings.username_env}/{self.settings.password_env}"
+            s = self.settings
+            check = f"; check {s.username_env} and {s.password_env}" if s.password_env else ""
             return self._error(
-                f"login refused ({_reply(exc.smtp_code, exc.smtp_error)}); check {env}",
+                f"login refused ({_reply(exc.smtp_code, exc.smtp_error)}){check}",
                 retryable=_code_retryable(exc.smtp_code),
             )
         if isinstance(exc, smtplib.SMTPSenderRefused):
@@ -224,7 +225,11 @@ class EmailNotifier:
                 f"sender {exc.sender} refused ({reply})", retryable=_code_retryable(exc.smtp_code)
             )
         if isinstance(exc, smtplib.SMTPServerDisconnected):
-            return self._error(f"the server closed the connection ({step})", retryable=True)
+            # smtplib reports a read that timed out as a disconnection; say which it was.
+            if isinstance(exc.__context__, TimeoutError):
+                exc = exc.__context__
+            else:
+                return self._error(f"the server closed the connection ({step})", retryable=True)
         if isinstance(exc, smtplib.SMTPResponseException):  # DATA, EHLO, the greeting, ...
             reply = _reply(exc.smtp_code, exc.smtp_error)
             return self._error(f"{step}: {reply}", retryable=_code_retryable(exc.smtp_code))
