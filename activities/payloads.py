@@ -6,8 +6,17 @@ from typing import Literal
 
 from pydantic import Field
 
-from genesis.failover.config import CheckConfig
-from genesis.failover.models import HookContext, HookSpec, Model, ProbeResult, RecordRef
+from genesis.failover.config import CheckConfig, GatesSettings
+from genesis.failover.models import (
+    Direction,
+    GateResult,
+    HookContext,
+    HookSpec,
+    Model,
+    NotificationEvent,
+    ProbeResult,
+    RecordRef,
+)
 
 
 class ProbeBatchInput(Model):
@@ -65,3 +74,25 @@ class PropagationResult(Model):
 class HookInput(Model):
     spec: HookSpec
     context: HookContext
+
+
+class ReadinessInput(Model):
+    direction: Direction
+    # Failover: the config's gates. Failback: the primary's critical checks, probed now (with
+    # the gates' attempts and retry interval).
+    gates: GatesSettings
+    primary_checks: list[CheckConfig] = Field(default_factory=list)
+
+
+class ReadinessResult(Model):
+    gates: list[GateResult]
+
+    @property
+    def failed(self) -> list[GateResult]:
+        return [g for g in self.gates if not g.ok]
+
+
+class NotifyInput(Model):
+    # The worker maps the channel name to its client and secrets: no URL or key travels here.
+    channel: str
+    event: NotificationEvent

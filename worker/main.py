@@ -18,11 +18,19 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from activities import DnsActivities, HookActivities, ProbeActivities
+from activities import (
+    DnsActivities,
+    GateActivities,
+    HookActivities,
+    NotifyActivities,
+    ProbeActivities,
+)
 from genesis.failover.config import FailoverConfig, monitor_workflow_id
 from genesis.failover.dns import DNSProvider, DNSProviders, build_providers
 from genesis.failover.hooks import HookRegistry
+from genesis.failover.notify import Notifiers, build_notifiers
 from genesis.failover.plan import MonitorInput, MonitorPlan, build_monitor_plan
+from genesis.failover.secrets import known_secrets
 from workflows.failover import FailoverWorkflow
 from workflows.monitor import MonitorWorkflow
 
@@ -43,10 +51,13 @@ def build_worker(
     task_queue: str,
     providers: DNSProviders | DNSProvider,
     hooks: HookRegistry,
+    notifiers: Notifiers | None = None,
 ) -> Worker:
     probes = ProbeActivities()
     dns = DnsActivities(providers)
     hook_acts = HookActivities(hooks)
+    gates = GateActivities()
+    notify = NotifyActivities(notifiers or Notifiers())
     return Worker(
         client,
         task_queue=task_queue,
@@ -57,6 +68,8 @@ def build_worker(
             dns.set_record_ttl,
             dns.verify_propagation,
             hook_acts.run_hook,
+            gates.check_readiness,
+            notify.send_notification,
         ],
         # In-flight activities get this long to finish when the worker is asked to stop.
         graceful_shutdown_timeout=timedelta(seconds=10),
@@ -88,11 +101,14 @@ async def serve(
     providers: DNSProviders | DNSProvider,
     hooks: HookRegistry,
     stop: asyncio.Event,
+    notifiers: Notifiers | None = None,
     start_monitor: bool = True,
     started: asyncio.Event | None = None,
 ) -> None:
     """Run a worker for ``plan`` until ``stop`` is set."""
-    worker = build_worker(client, task_queue=plan.task_queue, providers=providers, hooks=hooks)
+    worker = build_worker(
+        client, task_queue=plan.task_queue, providers=providers, hooks=hooks, notifiers=notifiers
+    )
     async with worker:
         if start_monitor:
             handle = await ensure_monitor(client, plan)
@@ -109,9 +125,13 @@ async def run_worker(
     start_monitor: bool = True,
     started: asyncio.Event | None = None,
 ) -> None:
-    """The production path: hooks imported from the config, secrets from the environment."""
-    registry = HookRegistry()
-    registry.add_config(config.hooks)
+    """The production path: hooks imported from the config, secrets from the environment.
+
+    Everything that can be wrong with the config or the environment (a hook program missing, a
+    secret unset) fails here, at start, rather than during the first failover."""
+    registry = HookRegistry(secrets=known_secrets(config, os.environ))
+    registry.add_config(config.hooks, os.environ)
+    notifiers = build_notifiers(config.notifications, os.environ)
     providers = build_providers(config.dns, os.environ)
     try:
         client = await connect(config.temporal.address, config.temporal.namespace)
@@ -120,12 +140,14 @@ async def run_worker(
             build_monitor_plan(config, registry),
             providers=providers,
             hooks=registry,
+            notifiers=notifiers,
             stop=stop,
             start_monitor=start_monitor,
             started=started,
         )
     finally:
         await providers.aclose()
+        await notifiers.aclose()
 
 
 async def _when_started(
@@ -158,10 +180,17 @@ async def serve_in_background(
     providers: DNSProviders | DNSProvider,
     hooks: HookRegistry,
     stop: asyncio.Event,
+    notifiers: Notifiers | None = None,
 ) -> asyncio.Task[None]:
     """``serve`` as a task, returned once it runs (the Python facade)."""
     return await _when_started(
         lambda started: serve(
-            client, plan, providers=providers, hooks=hooks, stop=stop, started=started
+            client,
+            plan,
+            providers=providers,
+            hooks=hooks,
+            notifiers=notifiers,
+            stop=stop,
+            started=started,
         )
     )

@@ -1,9 +1,15 @@
-"""FailoverWorkflow: pre-hooks -> [lower TTL, wait] -> DNS switch -> propagation -> post-hooks
--> [restore TTL] -> result.
+"""FailoverWorkflow: readiness gates -> pre-hooks -> [lower TTL, wait] -> DNS switch ->
+propagation -> post-hooks -> [restore TTL] -> result, with people told along the way.
 
 Deterministic orchestration only. Every step is an activity with its own timeout and retry
 policy; what each step did is kept in the result, so a failover that stops half-way says exactly
-which records moved. The same path runs for a dry run, with no writes and no side-effecting hooks.
+which records moved. The same path runs for a dry run, with no writes, no side-effecting hooks
+and no notifications.
+
+Gates come first, before the pre-hooks: a backup that is not ready must stop the failover before
+anything has been done (trading stopped, TTLs lowered), so that "aborted" means "nothing changed".
+Notifications run beside the steps and never hold them; the result waits for them at the end (at
+most the notification deadline) so it can say what was sent.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         FailoverInput,
         FailoverPlan,
         FailoverResult,
+        GateResult,
         HookContext,
         HookOutcome,
         HookSpec,
@@ -37,6 +44,10 @@ with workflow.unsafe.imports_passed_through():
         RecordSwitch,
         TtlOutcome,
     )
+    from genesis.failover.notify import events
+
+from workflows import gating
+from workflows.notifying import Notifications
 
 # A DNS write is a few round trips; the retry policy (not the timeout) rides out a flaky API.
 SWITCH_START_TO_CLOSE = timedelta(seconds=30)
@@ -77,6 +88,12 @@ class FailoverWorkflow:
     async def run(self, inp: FailoverInput) -> FailoverResult:
         started = workflow.now()
         wid = workflow.info().workflow_id
+        run_id = workflow.info().run_id
+        # A dry run tells nobody: it changes nothing, and a drill must not page the on-call.
+        notes = Notifications(inp.notifications)
+        if not inp.dry_run:
+            notes.send(events.operation_started(inp, workflow_id=wid, run_id=run_id, now=started))
+        gates: list[GateResult] = []
         hooks: list[HookOutcome] = []
         records: list[RecordSwitch] = []
         propagation: dict[str, bool] = {}
@@ -102,7 +119,7 @@ class FailoverWorkflow:
                     nameservers=inp.propagation.nameservers,
                 )
             self._step(f"{outcome}" + (f": {error}" if error else ""))
-            return inp.result(
+            result = inp.result(
                 workflow_id=wid,
                 outcome=outcome,
                 success=success,
@@ -114,10 +131,37 @@ class FailoverWorkflow:
                 hooks=hooks,
                 plan=plan,
                 ttl_changes=ttl_changes,
+                gates=gates,
             )
+            if not inp.dry_run:
+                notes.send(events.operation_finished(result, run_id=run_id))
+            sent = await notes.wait()
+            failed = [n for n in sent if not n.ok]
+            if sent:
+                self._step(
+                    f"notified: {len(sent) - len(failed)} of {len(sent)}"
+                    + "".join(f"; {n.channel} {n.event} FAILED: {n.error}" for n in failed)
+                )
+            return result.model_copy(update={"notifications": sent})
 
+        # 0. Readiness gates, before anything with a side effect.
+        would_abort: str | None = None
         if inp.force:
-            self._step("forced: policy gates skipped by the operator")
+            gates.extend(gating.skipped(inp))
+            # In the history itself (a memo event), not only in the result.
+            workflow.upsert_memo({"gates": gating.FORCED})
+            workflow.logger.warning("%s: readiness gates skipped (forced by the operator)", wid)
+            self._step("forced: policy and readiness gates skipped by the operator")
+        else:
+            gates.extend(await gating.ask(inp))
+            for g in gates:
+                self._step(f"gate {g.name}: {'ok' if g.ok else 'FAILED'} ({g.detail})")
+            gate_error = gating.describe_failed(gates)
+            if gate_error and inp.dry_run:
+                would_abort = f"would abort: {gate_error}"  # the dry run still shows the rest
+            elif gate_error:
+                await self._on_failure(inp, ctx, hooks)
+                return await finish("aborted", False, gate_error)
 
         # 1. Pre-hooks: a failing "abort" hook stops everything before any DNS change.
         for spec in self._hooks(inp, f"pre_{direction}"):
@@ -188,7 +232,7 @@ class FailoverWorkflow:
                     break
 
         if inp.dry_run:
-            return await finish("dry_run", True)
+            return await finish("dry_run", would_abort is None, would_abort)
         if incomplete:
             await self._on_failure(inp, ctx, hooks)
             return await finish(
@@ -374,7 +418,10 @@ class FailoverWorkflow:
                 HookActivities.run_hook,
                 HookInput(spec=spec, context=ctx),
                 start_to_close_timeout=timedelta(seconds=spec.timeout_seconds) + HOOK_MARGIN,
-                retry_policy=RetryPolicy(maximum_attempts=spec.max_attempts),
+                retry_policy=RetryPolicy(
+                    maximum_attempts=spec.max_attempts,
+                    initial_interval=timedelta(seconds=spec.retry_interval_seconds),
+                ),
                 summary=f"{spec.phase} hook {spec.name}",
             )
         except ActivityError as err:

@@ -30,9 +30,11 @@ with workflow.unsafe.imports_passed_through():
     from genesis.failover.models import (
         Direction,
         FailoverResult,
+        NotificationOutcome,
         OperationRequest,
         Trigger,
     )
+    from genesis.failover.notify import events
     from genesis.failover.plan import MonitorInput, MonitorPlan
     from genesis.failover.state import (
         Decision,
@@ -47,6 +49,8 @@ with workflow.unsafe.imports_passed_through():
         operation_summary,
     )
     from workflows.failover import FailoverWorkflow
+
+from workflows.notifying import Notifications
 
 # Checks due within this window of each other share one probe activity.
 BATCH_WINDOW = timedelta(milliseconds=50)
@@ -70,6 +74,8 @@ class MonitorWorkflow:
         self._wake = False
         self._bug: Exception | None = None
         self._reading = False
+        # Check and refusal events; failovers send their own from FailoverWorkflow.
+        self._notes = Notifications(self._plan.notifications, on_outcome=self._notified)
 
     # --- main loop ------------------------------------------------------------------------------
 
@@ -115,6 +121,7 @@ class MonitorWorkflow:
         return (
             not self._in_flight
             and not self._reading
+            and not self._notes.pending
             and self._state.current is None
             and workflow.all_handlers_finished()
         )
@@ -181,6 +188,7 @@ class MonitorWorkflow:
                         check.name,
                         "healthy" if after.is_healthy else "UNHEALTHY",
                     )
+                    self._notes.send(events.check_changed(self._plan.site, after, workflow.now()))
         except ActivityError as err:
             # Our own trouble (no worker, lost task) is counted as neither success nor failure:
             # a dead worker must never fail a healthy site over.
@@ -255,6 +263,9 @@ class MonitorWorkflow:
         if not decision.allowed and decision.reason not in ("healthy", "in_progress"):
             if last is None or last.reason != decision.reason:
                 workflow.logger.warning("automatic failover refused: %s", decision.message)
+                if decision.reason in events.NOTIFIED_REFUSALS:
+                    # Once per streak: the site is down and nothing will move by itself.
+                    self._notes.send(events.failover_refused(self._plan.site, decision))
             self._state.last_refusal = decision
 
     def _begin(
@@ -282,6 +293,13 @@ class MonitorWorkflow:
     async def _run_operation(
         self, op: OperationRecord, force: bool, lower_ttl_seconds: int | None
     ) -> FailoverResult:
+        # Failback's healthy window, from the monitor's own record (the workflow reports it with
+        # its other gates; a forced failback reports it as skipped).
+        prechecked = (
+            [policy.healthy_window_gate(self._state, self._plan.policy, workflow.now())]
+            if op.direction == "failback"
+            else []
+        )
         inp = self._plan.operation_input(
             op.direction,
             op.trigger,
@@ -289,6 +307,7 @@ class MonitorWorkflow:
             dry_run=op.dry_run,
             force=force,
             lower_ttl_seconds=lower_ttl_seconds,
+            prechecked_gates=prechecked,
         )
         counts = policy.operation_counts_toward_limits(op.trigger, op.dry_run)
         try:
@@ -345,6 +364,8 @@ class MonitorWorkflow:
         op.error = result.error
         # Reads done by a dry run are as true as a real run's: they update where records point.
         self._state.apply_result(result)
+        for note in result.notifications:
+            self._state.notifications.record(note)
         if counts:
             self._state.last_change_at = now
         self._state.current = None
@@ -447,6 +468,7 @@ class MonitorWorkflow:
             )
             return
         self._plan = plan
+        self._notes.reroute(plan.notifications)
         self._state.sync_checks(plan.checks)
         self._next_due = {k: v for k, v in self._next_due.items() if k in self._state.checks}
         self._wake = True
@@ -470,6 +492,11 @@ class MonitorWorkflow:
         return [operation_summary(op) for op in self._state.history]
 
     # --- helpers --------------------------------------------------------------------------------
+
+    def _notified(self, outcome: NotificationOutcome) -> None:
+        self._state.notifications.record(outcome)
+        self._notes.forget_finished()
+        self._wake = True
 
 
 def _rejection(decision: Decision) -> ApplicationError:

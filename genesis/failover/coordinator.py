@@ -26,15 +26,18 @@ from temporalio.exceptions import ApplicationError
 
 from genesis.failover.config import (
     FailoverConfig,
+    GatesSettings,
+    NotificationsSettings,
     PolicySettings,
     PropagationSettings,
+    config_error_from,
     monitor_workflow_id,
 )
 from genesis.failover.dns.manager import DNSManager
 from genesis.failover.errors import ConfigError
 from genesis.failover.health import HealthChecker
 from genesis.failover.hooks import HookFn, HookRegistry
-from genesis.failover.models import OperationRequest, RecordRef
+from genesis.failover.models import NotificationRoutes, OperationRequest, RecordRef
 from genesis.failover.plan import MonitorPlan, build_monitor_plan
 from genesis.failover.state import SiteState
 from genesis.failover.status import build_status
@@ -61,11 +64,21 @@ class FailoverCoordinator:
         propagation_timeout_seconds: float = 120,
         client: Client | None = None,
         status_refresh_seconds: float = 2.0,
+        notifications: NotificationsSettings | dict[str, Any] | None = None,
+        gates: GatesSettings | dict[str, Any] | None = None,
     ) -> None:
         self.health_checker = health_checker
         self.dns_manager = dns_manager
-        # Kept for the notification issue: channels are validated, delivery comes later.
         self.notification_channels = list(notification_channels or [])
+        # The seed names the channels; their settings (SMTP server, recipients, which
+        # environment variables hold the Slack URL and the PagerDuty key) come from here.
+        self.notifications: NotificationsSettings = _settings(
+            NotificationsSettings,
+            notifications,
+            "notifications",
+            channels=self.notification_channels,
+        )
+        self.gates: GatesSettings = _settings(GatesSettings, gates, "gates")
         self.site = site
         self.primary_ip = primary_ip
         self.backup_ip = backup_ip
@@ -108,6 +121,8 @@ class FailoverCoordinator:
             namespace=config.temporal.namespace,
             task_queue=config.temporal.task_queue,
             client=client,
+            notifications=config.notifications,
+            gates=config.gates,
         )
         coordinator.hooks.add_config(config.hooks)
         coordinator._plan = build_monitor_plan(config)
@@ -161,6 +176,11 @@ class FailoverCoordinator:
                 nameservers=self.nameservers, timeout_seconds=self.propagation_timeout_seconds
             ),
             hooks=specs,
+            gates=self.gates,
+            notifications=NotificationRoutes(
+                routes=self.notifications.routes(),
+                deadline_seconds=self.notifications.deadline_seconds,
+            ),
             task_queue=self.task_queue,
         )
 
@@ -178,15 +198,23 @@ class FailoverCoordinator:
 
     async def start_monitoring(self) -> None:
         """Run a worker in this process (probes, DNS, hooks) and make sure the monitor runs."""
+        from genesis.failover.notify import build_notifiers
         from worker.main import serve_in_background
 
         if self._tasks:
             return
         plan = self.plan()
+        # A channel whose secret is missing fails here, before monitoring starts.
+        notifiers = build_notifiers(self.notifications, os.environ)
         client = await self.client()
         self._stop.clear()
         worker = await serve_in_background(
-            client, plan, providers=self.dns_manager.providers, hooks=self.hooks, stop=self._stop
+            client,
+            plan,
+            providers=self.dns_manager.providers,
+            hooks=self.hooks,
+            notifiers=notifiers,
+            stop=self._stop,
         )
         self._tasks = [worker, asyncio.create_task(self._refresh_loop())]
         await self.refresh_status()
@@ -280,3 +308,16 @@ class FailoverCoordinator:
         """Past failovers and failbacks, newest last, from the monitor."""
         items: list[dict[str, Any]] = await self._handle(await self.client()).query("history")
         return items
+
+
+def _settings(model: type[Any], given: Any, name: str, **overrides: Any) -> Any:
+    """A settings section given as a model or a dict, validated with the config's own rules;
+    ``overrides`` that are set (the seed's ``notification_channels``) win."""
+    from pydantic import BaseModel, ValidationError
+
+    data = given.model_dump() if isinstance(given, BaseModel) else dict(given or {})
+    data.update({k: v for k, v in overrides.items() if v})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise config_error_from(exc, prefix=name) from None

@@ -69,6 +69,14 @@ def status_text(s: dict[str, Any]) -> str:
     if s.get("last_refusal"):
         r = s["last_refusal"]
         lines.append(f"last refusal: {r['reason']} - {r['message']} (at {r['at']})")
+    notes = s.get("notifications") or {}
+    if notes.get("failed"):
+        last = notes["recent_failures"][-1] if notes.get("recent_failures") else None
+        lines.append(
+            paint(f"notifications: {notes['failed']} failed", "red")
+            + f", {notes.get('sent', 0)} sent"
+            + (f"; last: {last['channel']} {last['event']}: {last['error']}" if last else "")
+        )
     lines.append("")
     lines.append(health_table(s["health"]))
     return "\n".join(lines)
@@ -80,6 +88,9 @@ def result_text(r: dict[str, Any]) -> str:
     lines = [paint(head, "green" if ok else "red") + f" in {r.get('duration_seconds', 0):.2f}s"]
     if r.get("error"):
         lines.append(f"error: {r['error']}")
+    for g in r.get("gates") or []:
+        mark = "skipped" if g.get("skipped") else ("ok" if g["ok"] else paint("FAILED", "red"))
+        lines.append(f"  gate {g['name']} ({g['kind']}): {mark} - {g.get('detail', '')}")
     for rec in r.get("records", []):
         before = ",".join(rec.get("before") or []) or "?"
         lines.append(
@@ -101,6 +112,12 @@ def result_text(r: dict[str, Any]) -> str:
         lines.append(
             f"  hook {h['name']} ({h['phase']}): {mark}"
             + (f" {h['error']}" if h.get("error") else "")
+        )
+    for n in r.get("notifications") or []:
+        mark = "sent" if n["ok"] else paint("FAILED", "red")
+        lines.append(
+            f"  notify {n['channel']} {n['event']}: {mark}"
+            + (f" {n['error']}" if n.get("error") else "")
         )
     plan = r.get("plan")
     if plan:
@@ -177,7 +194,7 @@ def config_summary(config: FailoverConfig) -> str:
         ),
     ]
     hooks = [
-        f"{phase}: {h.name}"
+        f"{phase}: {h.name} ({h.kind})"
         for phase in (
             "pre_failover",
             "post_failover",
@@ -189,6 +206,23 @@ def config_summary(config: FailoverConfig) -> str:
     ]
     if hooks:
         lines += ["", "hooks: " + "; ".join(hooks)]
+    gates = [f"backup check {k.name} ({k.check_type} {k.target})" for k in c.gates.backup_checks]
+    if c.gates.replication_lag is not None:
+        lag = c.gates.replication_lag
+        gates.append(f"{lag.name}: query result <= {lag.max_value:g}")
+    lines += [
+        "gates before failover: " + ("; ".join(gates) or "none"),
+        f"gate before failback: primary healthy for {c.policy.failback_healthy_seconds:g}s "
+        "and its critical checks passing now",
+    ]
+    n = c.notifications
+    if n.channels:
+        lines.append(
+            "notifications: "
+            + "; ".join(f"{ch}: {len(kinds)} events" for ch, kinds in n.routes().items())
+        )
+    else:
+        lines.append("notifications: none configured")
     if not any(k.critical for k in c.checks):
         lines += ["", "note: no check is critical, so automatic failover never fires"]
     return "\n".join(lines)

@@ -49,7 +49,9 @@ async def test_primary_dies_dns_moves_on_every_nameserver_then_cooldown_failback
     make_config: Callable[..., FailoverConfig],
     tmp_path: Path,
 ) -> None:
-    config = make_config(primary_service.url)
+    # No failback window: the operator's failback right after recovery is the point here (the
+    # window has its own tests in tests/workflows/test_monitor_workflow.py).
+    config = make_config(primary_service.url, failback_healthy_seconds=0)
     config_file = write_config(config, tmp_path / "site.toml")
     wid = monitor_workflow_id(config.site.name)
     async with running_worker(config, dev_client) as handle:

@@ -20,8 +20,7 @@ from genesis.failover.errors import ConfigError
 from genesis.failover.hooks import import_hook
 from genesis.failover.plan import build_monitor_plan
 
-# The contract from DESIGN.md, verbatim except for the command and webhook hooks, which this
-# release rejects (see test_command_and_webhook_hooks_are_not_available_yet).
+# The contract from DESIGN.md, verbatim.
 CONTRACT_TOML = """
 [temporal]
 address = "localhost:7233"
@@ -68,6 +67,12 @@ name = "stop_trading"
 python = "genesis_hooks:stop_trading"
 timeout_seconds = 30
 on_failure = "abort"
+[[hooks.post_failover]]
+name = "verify_services"
+command = ["/usr/local/bin/verify-services", "--site", "genesis"]   # argv, no shell
+[[hooks.post_failover]]
+name = "announce"
+webhook_url_env = "ANNOUNCE_WEBHOOK_URL"
 
 [notifications]
 channels = ["email", "slack", "pagerduty"]
@@ -226,17 +231,43 @@ def test_defaults_fill_what_is_left_out() -> None:
     assert check.success_threshold == 2 and check.critical is True
 
 
-@pytest.mark.parametrize(
-    ("kind", "extra"),
-    [("command", 'command = ["/bin/true"]'), ("webhook", 'webhook_url_env = "ANNOUNCE_URL"')],
-)
-def test_command_and_webhook_hooks_are_not_available_yet(
-    tmp_path: Path, kind: str, extra: str
-) -> None:
-    text = CONTRACT_TOML + f'\n[[hooks.post_failover]]\nname = "{kind}_hook"\n{extra}\n'
-    with pytest.raises(ConfigError, match="not available in this release") as caught:
-        load_config(write(tmp_path, text))
-    assert "hooks.post_failover.0" in str(caught.value) and f"{kind}_hook" in str(caught.value)
+def test_the_contract_hooks_load_with_their_kinds_and_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, CONTRACT_TOML))
+    (pre,) = config.hooks.pre_failover
+    verify, announce = config.hooks.post_failover
+    assert (pre.kind, verify.kind, announce.kind) == ("python", "command", "webhook")
+    assert verify.command == ["/usr/local/bin/verify-services", "--site", "genesis"]
+    assert announce.webhook_url_env == "ANNOUNCE_WEBHOOK_URL"
+    # on_failure left out: the registry applies the phase's default (post-hooks continue).
+    assert verify.on_failure is None and pre.on_failure == "abort"
+
+
+def test_notification_routes_default_per_channel(tmp_path: Path) -> None:
+    routes = load_config(write(tmp_path, CONTRACT_TOML)).notifications.routes()
+    assert list(routes) == ["email", "slack", "pagerduty"]
+    assert "check_unhealthy" in routes["email"] and "check_unhealthy" in routes["slack"]
+    # PagerDuty pages a human: not for a check blip, yes for a failover and a refused one.
+    assert "check_unhealthy" not in routes["pagerduty"]
+    assert {"failover_started", "failover_succeeded", "auto_failover_refused"} <= set(
+        routes["pagerduty"]
+    )
+
+
+def test_email_channel_without_its_section_names_it() -> None:
+    error = config_error(with_("notifications", {"channels": ["email"]}))
+    assert "notifications" in str(error) and "[notifications.email]" in str(error)
+
+
+def test_a_password_in_a_replication_lag_dsn_is_refused_and_not_echoed() -> None:
+    dsn = "postgresql://replica:hunter2secret@db/genesis"
+    error = config_error(
+        with_(
+            "gates",
+            {"replication_lag": {"target": dsn, "query": "SELECT 1", "max_value": 30}},
+        )
+    )
+    assert error.field == "gates.replication_lag.target"
+    assert "hunter2secret" not in str(error) and "password_env" in str(error)
 
 
 def test_a_hook_needs_exactly_one_kind() -> None:

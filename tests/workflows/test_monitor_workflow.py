@@ -21,12 +21,26 @@ from temporalio.worker import Worker
 
 from activities.dns import DnsActivities
 from activities.hooks import HookActivities
-from activities.payloads import ProbeBatchInput, ProbeBatchResult
-from genesis.failover.config import CheckConfig, PolicySettings, PropagationSettings
+from activities.notify import NotifyActivities
+from activities.payloads import (
+    ProbeBatchInput,
+    ProbeBatchResult,
+    ReadinessInput,
+    ReadinessResult,
+)
+from genesis.failover.config import ALL_EVENTS, CheckConfig, PolicySettings, PropagationSettings
 from genesis.failover.dns.base import DNSProvider, RecordValues
 from genesis.failover.errors import DNSNotFoundError
 from genesis.failover.hooks import HookRegistry
-from genesis.failover.models import OperationRequest, ProbeResult, RecordRef
+from genesis.failover.models import (
+    GateResult,
+    NotificationEvent,
+    NotificationRoutes,
+    OperationRequest,
+    ProbeResult,
+    RecordRef,
+)
+from genesis.failover.notify import Notifiers
 from genesis.failover.plan import MonitorInput, MonitorPlan
 from workflows.failover import FailoverWorkflow
 from workflows.monitor import MonitorWorkflow
@@ -83,6 +97,52 @@ class ScriptedProbes:
         )
 
 
+class ScriptedGates:
+    """The readiness activity, answering from the same dict as the probes: the primary checks
+    a failback asks once more are as healthy as the monitor's probes say."""
+
+    def __init__(self, probes: ScriptedProbes) -> None:
+        self._probes = probes
+        self.calls: list[ReadinessInput] = []
+        # A verdict here wins over the probes' (a primary that fails its last look).
+        self.verdicts: dict[str, bool] = {}
+
+    @activity.defn(name="check_readiness")
+    async def check_readiness(self, inp: ReadinessInput) -> ReadinessResult:
+        self.calls.append(inp)
+        checks = inp.primary_checks if inp.direction == "failback" else inp.gates.backup_checks
+        return ReadinessResult(
+            gates=[
+                GateResult(
+                    name=c.name,
+                    kind="primary_check" if inp.direction == "failback" else "backup_check",
+                    ok=self.verdicts.get(c.name, self._probes.healthy.get(c.name, True)),
+                    detail="scripted",
+                )
+                for c in checks
+            ]
+        )
+
+
+class RecordingNotifier:
+    """A notification channel that keeps what it is sent (the Notifier protocol, in memory)."""
+
+    channel = "memo"
+
+    def __init__(self) -> None:
+        self.events: list[NotificationEvent] = []
+
+    async def send(self, event: NotificationEvent) -> str:
+        self.events.append(event)
+        return "kept"
+
+    async def aclose(self) -> None:
+        return None
+
+    def kinds(self) -> list[str]:
+        return [e.kind for e in self.events]
+
+
 class Lab:
     def __init__(self, client: Client, task_queue: str, env: WorkflowEnvironment | None = None):
         self.client = client
@@ -92,6 +152,8 @@ class Lab:
         self.probes = ScriptedProbes()
         self.hooks = HookRegistry()
         self.hook_calls: list[str] = []
+        self.gates = ScriptedGates(self.probes)
+        self.notes = RecordingNotifier()
 
     @property
     def env(self) -> WorkflowEnvironment:
@@ -121,6 +183,7 @@ class Lab:
             # The memory zone has no nameservers: its own write is the whole truth.
             propagation=PropagationSettings(query_nameservers=False),
             hooks=[s for specs in self.hooks.specs.values() for s in specs],
+            notifications=NotificationRoutes(routes={"memo": list(ALL_EVENTS)}),
             task_queue=self.task_queue,
         )
 
@@ -136,6 +199,8 @@ class Lab:
                 dns.set_record_ttl,
                 dns.verify_propagation,
                 HookActivities(self.hooks).run_hook,
+                self.gates.check_readiness,
+                NotifyActivities(Notifiers({"memo": self.notes})).send_notification,
             ],
         )
 
@@ -180,7 +245,8 @@ async def until(
 
 
 async def test_primary_dies_site_fails_over_once_and_cooldown_holds(lab: Lab) -> None:
-    plan = lab.plan()
+    # No failback window here: the failback by hand is the way back; the window has its own test.
+    plan = lab.plan(failback_healthy_seconds=0)
     async with lab.worker():
         handle = await lab.start(plan)
         await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["total_probes"] >= 2)
@@ -553,4 +619,109 @@ async def test_automatic_failback_only_after_a_healthy_window_when_enabled(lab: 
         last = status["last_operation"]
         assert last["direction"] == "failback" and last["trigger"] == "automatic"
         assert datetime.fromisoformat(last["started_at"]) - healthy_at >= timedelta(seconds=100)
+        await handle.terminate()
+
+
+# --- notifications and failback gates ---------------------------------------------------------
+
+
+async def test_people_hear_of_the_outage_the_failover_and_the_recovery_in_order(lab: Lab) -> None:
+    async with lab.worker():
+        handle = await lab.start(lab.plan(failback_healthy_seconds=0))
+        lab.probes.healthy["api"] = False
+        await until(handle, lab.env, lambda s: s["state"] == "failed_over")
+        await until(handle, lab.env, lambda s: s["notifications"]["sent"] >= 3, step=1)
+        assert lab.notes.kinds()[:3] == [
+            "check_unhealthy",
+            "failover_started",
+            "failover_succeeded",
+        ]
+        started, done = lab.notes.events[1], lab.notes.events[2]
+        # One incident per failover: PagerDuty triggers and resolves the same key.
+        assert started.dedup_key == done.dedup_key and "failover-" in started.dedup_key
+        assert done.records == [f"{DOMAIN} A: {PRIMARY} -> {BACKUP} (switched)"]
+        assert done.duration_seconds is not None and done.trigger == "automatic"
+
+        lab.probes.healthy["api"] = True
+        await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["is_healthy"])
+        status = await until(handle, lab.env, lambda s: s["notifications"]["sent"] >= 4, step=1)
+        assert lab.notes.kinds()[3] == "check_recovered"
+        assert lab.notes.events[3].dedup_key == lab.notes.events[0].dedup_key
+        assert status["notifications"]["failed"] == 0
+        await handle.terminate()
+
+
+async def test_a_refused_automatic_failover_is_told_once_per_streak(lab: Lab) -> None:
+    async with lab.worker():
+        handle = await lab.start(lab.plan(auto_failover=False))
+        lab.probes.healthy["api"] = False
+        await until(handle, lab.env, lambda s: s["last_refusal"] is not None)
+        await lab.env.sleep(120)  # a dozen more probes, all refused for the same reason
+        await until(handle, lab.env, lambda s: s["notifications"]["sent"] >= 2, step=1)
+        assert lab.notes.kinds().count("auto_failover_refused") == 1
+        refused = next(e for e in lab.notes.events if e.kind == "auto_failover_refused")
+        assert refused.reason == "auto_failover_disabled" and refused.severity == "critical"
+        await handle.terminate()
+
+
+async def test_dry_runs_tell_nobody(lab: Lab) -> None:
+    async with lab.worker():
+        handle = await lab.start(lab.plan())
+        result = await handle.execute_update(
+            MonitorWorkflow.request_failover, OperationRequest(reason="drill", dry_run=True)
+        )
+        assert result.success and result.notifications == []
+        assert "failover_started" not in lab.notes.kinds()
+        await handle.terminate()
+
+
+async def test_failback_waits_for_the_healthy_window_and_a_last_look(lab: Lab) -> None:
+    """The story: the primary died and came back a minute later. Failing back at once would hand
+    traffic to a machine that may die again; the window holds it, a dry run says why, force lifts
+    it (and says so), and a primary that fails its last look right before the switch is not
+    given the traffic back even after the window."""
+    async with lab.worker():
+        handle = await lab.start(lab.plan(failback_healthy_seconds=120))
+        await handle.execute_update(MonitorWorkflow.request_failover, OperationRequest(reason="x"))
+        assert lab.zone.records[DOMAIN] == BACKUP
+        lab.probes.healthy["api"] = False
+        await until(handle, lab.env, lambda s: not s["health"]["checks"]["api"]["is_healthy"])
+        lab.probes.healthy["api"] = True
+        await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["is_healthy"])
+
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await handle.execute_update(MonitorWorkflow.request_failback, OperationRequest())
+        assert "healthy_window" in str(info.value.cause)
+        dry = await handle.execute_update(
+            MonitorWorkflow.request_failback, OperationRequest(dry_run=True)
+        )
+        assert not dry.success and dry.outcome == "dry_run"
+        window = next(g for g in dry.gates if g.kind == "healthy_window")
+        assert not window.ok and window.limit == 120 and "would abort" in (dry.error or "")
+        assert lab.zone.records[DOMAIN] == BACKUP
+
+        # After the window, the last look fails: aborted, nothing written, people told.
+        await lab.env.sleep(130)
+        lab.gates.verdicts["api"] = False
+        aborted = await handle.execute_update(MonitorWorkflow.request_failback, OperationRequest())
+        assert aborted.outcome == "aborted" and not aborted.success
+        assert [g.kind for g in aborted.gates] == ["healthy_window", "primary_check"]
+        assert aborted.gates[0].ok and not aborted.gates[1].ok
+        assert "readiness gate failed: api" in (aborted.error or "")
+        assert lab.zone.records[DOMAIN] == BACKUP
+        await until(handle, lab.env, lambda s: "failback_failed" in lab.notes.kinds(), step=1)
+
+        # Forced: no gate asked, each reported as skipped, and the history says so.
+        lab.gates.verdicts.clear()
+        asked = len(lab.gates.calls)
+        forced = await handle.execute_update(
+            MonitorWorkflow.request_failback, OperationRequest(force=True)
+        )
+        assert forced.success and forced.forced and lab.zone.records[DOMAIN] == PRIMARY
+        assert len(lab.gates.calls) == asked
+        assert {g.kind for g in forced.gates} == {"healthy_window", "primary_check"}
+        assert all(g.skipped and "forced" in g.detail for g in forced.gates)
+        child = lab.env.client.get_workflow_handle(forced.workflow_id, run_id=None)
+        memo = await (await child.describe()).memo_value("gates")
+        assert memo == "skipped: forced by the operator"
         await handle.terminate()

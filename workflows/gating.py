@@ -1,0 +1,95 @@
+"""Readiness gates inside FailoverWorkflow: asked before anything with a side effect.
+
+Failover: the config's [gates] (backup checks, replication lag). Failback: the monitor's healthy
+window (decided from its own record and handed in) and the primary's critical checks probed once
+more. A forced operation asks none of them and says so in the history (a memo and the result).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.gates import GateActivities
+    from activities.payloads import ReadinessInput
+    from genesis.failover.models import FailoverInput, GateKind, GateResult
+
+FORCED = "skipped: forced by the operator"
+# Gates bound every probe and query themselves; this covers the activity round trip.
+GATE_MARGIN_SECONDS = 10
+
+
+def skipped(inp: FailoverInput) -> list[GateResult]:
+    """What a forced operation did not ask."""
+    named: list[tuple[str, GateKind]] = [(g.name, g.kind) for g in inp.prechecked_gates]
+    if inp.direction == "failover":
+        named += [(c.name, "backup_check") for c in inp.gates.backup_checks]
+        if inp.gates.replication_lag is not None:
+            named.append((inp.gates.replication_lag.name, "replication_lag"))
+    else:
+        named += [(c.name, "primary_check") for c in inp.primary_checks]
+    return [
+        GateResult(name=name, kind=kind, ok=True, skipped=True, detail=FORCED)
+        for name, kind in named
+    ]
+
+
+def _budget(inp: FailoverInput) -> timedelta:
+    g = inp.gates
+    timeouts = [c.timeout_seconds for c in (g.backup_checks if inp.direction == "failover" else [])]
+    timeouts += [c.timeout_seconds for c in inp.primary_checks if inp.direction == "failback"]
+    if inp.direction == "failover" and g.replication_lag is not None:
+        timeouts.append(g.replication_lag.timeout_seconds)
+    longest = max(timeouts, default=1.0)
+    return timedelta(
+        seconds=longest * g.attempts
+        + g.retry_interval_seconds * (g.attempts - 1)
+        + GATE_MARGIN_SECONDS
+    )
+
+
+async def ask(inp: FailoverInput) -> list[GateResult]:
+    """Every gate's verdict, the monitor's first. A gate activity that could not run at all
+    (no worker took it) is a failed gate: readiness that nobody checked is not readiness."""
+    results = list(inp.prechecked_gates)
+    wanted = inp.gates.configured if inp.direction == "failover" else inp.primary_checks
+    if not wanted:
+        return results
+    try:
+        answer = await workflow.execute_activity_method(
+            GateActivities.check_readiness,
+            ReadinessInput(
+                direction=inp.direction, gates=inp.gates, primary_checks=inp.primary_checks
+            ),
+            start_to_close_timeout=_budget(inp),
+            retry_policy=RetryPolicy(maximum_attempts=2),
+            summary=(
+                "gates: backup ready? " + ", ".join(inp.gates.configured)
+                if inp.direction == "failover"
+                else "gates: primary healthy now? " + ", ".join(c.name for c in inp.primary_checks)
+            )[:200],
+        )
+        results.extend(answer.gates)
+    except ActivityError as err:
+        cause = err.cause
+        why = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+        results.append(
+            GateResult(
+                name="readiness",
+                kind="backup_check" if inp.direction == "failover" else "primary_check",
+                ok=False,
+                detail=f"gates could not be checked: {why}",
+            )
+        )
+    return results
+
+
+def describe_failed(gates: list[GateResult]) -> str | None:
+    failed = [g for g in gates if not g.ok]
+    if not failed:
+        return None
+    return "readiness gate failed: " + "; ".join(f"{g.name}: {g.detail}" for g in failed)
