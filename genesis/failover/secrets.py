@@ -33,6 +33,7 @@ def secret_from_env(environ: Mapping[str, str], var: str, *, field: str, holds: 
 _IMPLICIT = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 # Shorter values are not scrubbed: replacing "1" in every output would say nothing and hide a lot.
 _MIN_SECRET_LEN = 4
+_NOT_SECRET = frozenset({"username_env"})
 
 
 def secret_env_names(config: BaseModel) -> list[str]:
@@ -44,7 +45,9 @@ def secret_env_names(config: BaseModel) -> list[str]:
         if isinstance(value, BaseModel):
             for key in type(value).model_fields:
                 item = getattr(value, key)
-                if key.endswith("_env") and isinstance(item, str):
+                # A username is not a secret, and scrubbing a common word ("failover") from
+                # every hook output would garble them.
+                if key.endswith("_env") and key not in _NOT_SECRET and isinstance(item, str):
                     names.append(item)
                 elif key == "pass_env" and isinstance(item, list):
                     names.extend(str(v) for v in item)
