@@ -22,6 +22,9 @@ from genesis.lab.bind9 import Bind9Lab, find_named
 from genesis.lab.http_target import DemoService
 from genesis.lab.ports import free_port
 from genesis.lab.temporal_dev import TemporalDevServer
+from tests.emulators.pagerduty import PagerDutyReceiver
+from tests.emulators.slack import SlackReceiver
+from tests.emulators.smtp import SMTPSink
 from tests.integration.conftest import BACKUP, DOMAIN, PRIMARY, answers
 from tests.support import require, write_toml
 
@@ -149,7 +152,14 @@ async def test_the_seed_python_api(
     primary_service: DemoService,
     task_queue: str,
     tmp_path: Path,
+    smtp_sink: SMTPSink,
+    slack_receiver: SlackReceiver,
+    pagerduty_receiver: PagerDutyReceiver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The seed's three channels, delivered: their settings and secrets as an operator gives them.
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", slack_receiver.url)
+    monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", "seedroutingkey0123456789abcdef01")
     db = tmp_path / "genesis.db"
     sqlite3.connect(db).execute("CREATE TABLE t (x)").connection.close()
     health_checker = HealthChecker()
@@ -192,6 +202,18 @@ async def test_the_seed_python_api(
         nameservers=bind9.servers,
         temporal_address=dev_server.address,
         task_queue=task_queue,
+        # The seed checks overall_health and fails back at once: no healthy window here.
+        policy={"failback_healthy_seconds": 0},
+        notifications={
+            "email": {
+                "smtp_host": smtp_sink.host,
+                "smtp_port": smtp_sink.port,
+                "ca_file": smtp_sink.ca_file,
+                "sender": "failover@example.test",
+                "recipients": ["oncall@example.test"],
+            },
+            "pagerduty": {"events_url": pagerduty_receiver.url},
+        },
     )
     calls: list[object] = []
 
@@ -216,6 +238,14 @@ async def test_the_seed_python_api(
         assert calls == ["stop_trading", ("verify_services", "failover", BACKUP)]
         assert result["hooks"][1]["output"] == "services verified"
         assert await answers(bind9) == [[BACKUP]] * 3
+        # notification_channels=["email", "slack", "pagerduty"]: each was told, twice.
+        assert {(n["channel"], n["event"], n["ok"]) for n in result["notifications"]} == {
+            (c, e, True)
+            for c in ("email", "slack", "pagerduty")
+            for e in ("failover_started", "failover_succeeded")
+        }
+        assert len(smtp_sink.messages) == 2 and len(slack_receiver.requests) == 2
+        assert [e["event_action"] for e in pagerduty_receiver.events] == ["trigger", "resolve"]
         status = coordinator.get_status()
         assert status["state"] == "failed_over" and status["failover_count"] == 1
         assert status["last_failover"] is not None
