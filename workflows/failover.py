@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.dns import DnsActivities
@@ -28,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
         HookInput,
         PropagationInput,
         PropagationResult,
-        SetTtlInput,
         SwitchDnsInput,
     )
     from genesis.failover.models import (
@@ -46,28 +45,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from genesis.failover.notify import events
 
-from workflows import gating
+from workflows import gating, ttl
 from workflows.notifying import Notifications
+from workflows.retries import SWITCH_RETRY, SWITCH_SCHEDULE_TO_CLOSE, SWITCH_START_TO_CLOSE, cause
 
-# A DNS write is a few round trips; the retry policy (not the timeout) rides out a flaky API.
-SWITCH_START_TO_CLOSE = timedelta(seconds=30)
-SWITCH_SCHEDULE_TO_CLOSE = timedelta(minutes=5)
-SWITCH_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-)
 PROPAGATION_HEARTBEAT = timedelta(seconds=10)
 PROPAGATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 # Beyond a hook's own timeout (enforced in the worker), a margin for the activity round trip.
 HOOK_MARGIN = timedelta(seconds=5)
-
-
-def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return cause.message
-    return str(cause or err)
 
 
 @workflow.defn(name="FailoverWorkflow")
@@ -105,7 +90,7 @@ class FailoverWorkflow:
             outcome: Outcome, success: bool, error: str | None = None
         ) -> FailoverResult:
             # A planned failover puts the TTLs it lowered back, whatever happened since.
-            restore_errors = await self._restore_ttls(inp, ttl_changes)
+            restore_errors = await ttl.restore(inp, ttl_changes, self._step)
             if restore_errors:
                 error = "; ".join([*([error] if error else []), *restore_errors])
                 if outcome == "succeeded":
@@ -176,7 +161,7 @@ class FailoverWorkflow:
         # 1b. Planned failover: lower the TTLs and wait out the old ones, so that resolvers
         #     hold the old address for seconds, not the old TTL, once the switch is made.
         if inp.lower_ttl_seconds is not None:
-            lowered = await self._lower_ttls(inp, ttl_changes)
+            lowered = await ttl.lower(inp, ttl_changes, self._step)
             if isinstance(lowered, str):
                 await self._on_failure(inp, ctx, hooks)
                 return await finish("dry_run" if inp.dry_run else "failed", False, lowered)
@@ -282,7 +267,7 @@ class FailoverWorkflow:
                 provider=rec.provider,
                 target=inp.to_ip,
                 action="failed",
-                error=_cause(err),
+                error=cause(err),
             )
 
     def _verification(
@@ -331,83 +316,7 @@ class FailoverWorkflow:
                 summary=f"verify {check.domain} = {check.expected_ip} on {' and '.join(where)}",
             )
         except ActivityError as err:
-            return PropagationResult(complete=False, polls=0, error=_cause(err))
-
-    async def _set_ttl(self, step: SetTtlInput) -> TtlOutcome:
-        try:
-            return await workflow.execute_activity_method(
-                DnsActivities.set_record_ttl,
-                step,
-                start_to_close_timeout=SWITCH_START_TO_CLOSE,
-                schedule_to_close_timeout=SWITCH_SCHEDULE_TO_CLOSE,
-                retry_policy=SWITCH_RETRY,
-                summary=f"{step.step} TTL of {step.record.domain} to {step.ttl}s",
-            )
-        except ActivityError as err:
-            rec = step.record
-            return TtlOutcome(
-                domain=rec.domain,
-                record_type=rec.record_type,
-                provider=rec.provider,
-                step=step.step,
-                error=_cause(err),
-            )
-
-    async def _lower_ttls(self, inp: FailoverInput, changes: list[TtlOutcome]) -> str | None:
-        """Lower every record's TTL, then wait out the longest old one. An error text when a
-        record refused (nothing is switched then; what was lowered is restored by finish)."""
-        low = inp.lower_ttl_seconds
-        assert low is not None
-        expected = [inp.from_ip, inp.to_ip]
-        lowered = await asyncio.gather(
-            *(
-                self._set_ttl(
-                    SetTtlInput(
-                        record=rec, ttl=low, expected=expected, step="lower", dry_run=inp.dry_run
-                    ),
-                )
-                for rec in inp.records
-            )
-        )
-        changes.extend(lowered)
-        failed = [c for c in lowered if c.error]
-        if failed:
-            return "TTL not lowered: " + "; ".join(f"{c.domain}: {c.error}" for c in failed)
-        # Only a TTL above the new one needs waiting out (a record already low is not written).
-        wait = max((c.ttl_before or 0 for c in lowered if c.written), default=0)
-        self._step(
-            f"TTL lowered to {low}s on {sum(c.written for c in lowered)} records"
-            + (f"; waiting {wait}s for resolvers to drop the old TTL" if wait else "")
-        )
-        if wait and not inp.dry_run:
-            await workflow.sleep(timedelta(seconds=wait), summary=f"wait out old TTL {wait}s")
-        return None
-
-    async def _restore_ttls(self, inp: FailoverInput, changes: list[TtlOutcome]) -> list[str]:
-        """Put back each TTL this operation lowered. Errors as text (the switch stands)."""
-        lowered = [c for c in changes if c.step == "lower" and c.written and c.ttl_before]
-        if not lowered or inp.dry_run:
-            return []
-        by_domain = {r.domain: r for r in inp.records}
-        restored = await asyncio.gather(
-            *(
-                self._set_ttl(
-                    SetTtlInput(
-                        record=by_domain[c.domain],
-                        ttl=c.ttl_before or 0,
-                        expected=[inp.to_ip, inp.from_ip],
-                        step="restore",
-                    ),
-                )
-                for c in lowered
-            )
-        )
-        changes.extend(restored)
-        self._step(
-            "TTL restored: "
-            + ", ".join(f"{c.domain} {c.ttl_after}s" for c in restored if not c.error)
-        )
-        return [f"TTL of {c.domain} not restored: {c.error}" for c in restored if c.error]
+            return PropagationResult(complete=False, polls=0, error=cause(err))
 
     async def _run_hook(self, spec: HookSpec, ctx: HookContext) -> HookOutcome:
         if ctx.dry_run and not spec.dry_run_safe:
@@ -425,7 +334,7 @@ class FailoverWorkflow:
                 summary=f"{spec.phase} hook {spec.name}",
             )
         except ActivityError as err:
-            outcome = HookOutcome(name=spec.name, phase=spec.phase, ok=False, error=_cause(err))
+            outcome = HookOutcome(name=spec.name, phase=spec.phase, ok=False, error=cause(err))
         self._step(f"hook {spec.name}: {'ok' if outcome.ok else 'FAILED ' + (outcome.error or '')}")
         return outcome
 

@@ -11,7 +11,9 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
+
+from workflows.retries import cause
 
 with workflow.unsafe.imports_passed_through():
     from activities.gates import GateActivities
@@ -75,8 +77,7 @@ async def ask(inp: FailoverInput) -> list[GateResult]:
         )
         results.extend(answer.gates)
     except ActivityError as err:
-        cause = err.cause
-        why = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+        why = cause(err)
         results.append(
             GateResult(
                 name="readiness",

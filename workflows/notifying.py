@@ -13,7 +13,9 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
+
+from workflows.retries import cause
 
 with workflow.unsafe.imports_passed_through():
     from activities.notify import NotifyActivities
@@ -28,13 +30,6 @@ NOTIFY_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=15),
 )
-
-
-def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return cause.message
-    return str(cause or err)
 
 
 class Notifications:
@@ -94,7 +89,7 @@ class Notifications:
             outcome = outcome.model_copy(update={"at": workflow.now()})
         except ActivityError as err:
             outcome = NotificationOutcome(
-                channel=channel, event=event.kind, ok=False, error=_cause(err), at=workflow.now()
+                channel=channel, event=event.kind, ok=False, error=cause(err), at=workflow.now()
             )
             workflow.logger.warning(
                 "notification %s to %s failed: %s", event.kind, channel, outcome.error
