@@ -28,7 +28,13 @@ from activities.payloads import (
     ReadinessInput,
     ReadinessResult,
 )
-from genesis.failover.config import ALL_EVENTS, CheckConfig, PolicySettings, PropagationSettings
+from genesis.failover.config import (
+    ALL_EVENTS,
+    CheckConfig,
+    GatesSettings,
+    PolicySettings,
+    PropagationSettings,
+)
 from genesis.failover.dns.base import DNSProvider, RecordValues
 from genesis.failover.errors import DNSNotFoundError
 from genesis.failover.hooks import HookRegistry
@@ -724,4 +730,42 @@ async def test_failback_waits_for_the_healthy_window_and_a_last_look(lab: Lab) -
         child = lab.env.client.get_workflow_handle(forced.workflow_id, run_id=None)
         memo = await (await child.describe()).memo_value("gates")
         assert memo == "skipped: forced by the operator"
+        await handle.terminate()
+
+
+async def test_an_automatic_failover_to_an_unready_backup_is_aborted_and_retried_after_cooldown(
+    lab: Lab,
+) -> None:
+    """The story: the primary dies while the backup is down too. Moving traffic to the backup
+    would turn one outage into a worse one, so the gate aborts with nothing written; the monitor
+    does not retry in a hot loop (the aborted attempt starts the cooldown), and once the backup
+    is ready and the cooldown has passed, the site fails over by itself."""
+    plan = lab.plan(cooldown_seconds=60).model_copy(
+        update={
+            "gates": GatesSettings(
+                backup_checks=[
+                    CheckConfig(name="backup_api", check_type="tcp", target="127.0.0.1:9")
+                ]
+            )
+        }
+    )
+    lab.gates.verdicts["backup_api"] = False
+    async with lab.worker():
+        handle = await lab.start(plan)
+        lab.probes.healthy["api"] = False
+        status = await until(
+            handle, lab.env, lambda s: (s["last_operation"] or {}).get("outcome") == "aborted"
+        )
+        assert "backup_api" in status["last_operation"]["error"]
+        assert lab.zone.writes == 0 and status["state"] == "normal"
+        await lab.env.sleep(30)
+        status = await handle.query("status")
+        assert len(await handle.query("history")) == 1, "no retry inside the cooldown"
+        assert status["last_refusal"]["reason"] == "cooldown"
+
+        lab.gates.verdicts["backup_api"] = True
+        status = await until(handle, lab.env, lambda s: s["state"] == "failed_over")
+        assert lab.zone.records[DOMAIN] == BACKUP and lab.zone.writes == 1
+        assert [h["outcome"] for h in await handle.query("history")] == ["aborted", "succeeded"]
+        assert "failover_failed" in lab.notes.kinds()
         await handle.terminate()
