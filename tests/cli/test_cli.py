@@ -176,12 +176,66 @@ def test_validate_resolves_python_hooks(tmp_path: Path, secret: str) -> None:
     # No PYTHONPATH: the hook module is found beside the config file.
     ok = run("-c", str(path), "validate", cwd=elsewhere, env=env)
     assert ok.returncode == 0, ok.stderr
-    assert "hooks: pre_failover: stop_trading" in ok.stdout
+    assert "hooks: pre_failover: stop_trading (python)" in ok.stdout
 
     missing = write(tmp_path, config_text(checks=CHECKS, extra=hook.replace("cli_lab", "no")))
     result = run("-c", str(missing), "validate", cwd=tmp_path, env=env)
     assert_clean_error(result, 2)
     assert "stop_trading" in result.stderr and "'no_hooks:stop_trading'" in result.stderr
+
+
+ACTIONS = """
+[[hooks.post_failover]]
+name = "verify"
+command = ["/bin/true", "--site", "cli-lab"]
+[[hooks.post_failover]]
+name = "announce"
+webhook_url_env = "GFO_CLI_HOOK_URL"
+[[gates.backup_checks]]
+name = "backup_api"
+check_type = "tcp"
+target = "127.0.0.1:6380"
+[notifications]
+channels = ["slack"]
+[notifications.slack]
+webhook_url_env = "GFO_CLI_SLACK_URL"
+"""
+
+
+def test_validate_checks_hooks_gates_and_notification_secrets_as_the_worker_will(
+    tmp_path: Path, secret: str
+) -> None:
+    slack_url = "https://hooks.slack.example/services/T0/B0/s3cr3tpath"
+    env = {
+        TSIG_ENV: secret,
+        "GFO_CLI_HOOK_URL": "https://hooks.example/announce",
+        "GFO_CLI_SLACK_URL": slack_url,
+    }
+    path = write(tmp_path, config_text(checks=CHECKS, extra=ACTIONS), "actions.toml")
+    ok = run("-c", str(path), "validate", cwd=tmp_path, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "post_failover: verify (command); post_failover: announce (webhook)" in ok.stdout
+    assert "gates before failover: backup check backup_api (tcp 127.0.0.1:6380)" in ok.stdout
+    assert "gate before failback: primary healthy for 300s" in ok.stdout
+    assert "notifications: slack: 10 events" in ok.stdout
+    assert slack_url not in ok.stdout + ok.stderr
+
+    # A hook program that is not there fails now, not during the 3 a.m. failover.
+    gone = write(
+        tmp_path,
+        config_text(checks=CHECKS, extra=ACTIONS.replace("/bin/true", "/nonexistent/verify")),
+        "gone.toml",
+    )
+    result = run("-c", str(gone), "validate", cwd=tmp_path, env=env)
+    assert_clean_error(result, 2)
+    assert "hooks.post_failover.verify.command" in result.stderr
+    assert "/nonexistent/verify" in result.stderr
+
+    # A channel whose secret is unset: named, exit 2.
+    unset = {k: v for k, v in env.items() if k != "GFO_CLI_SLACK_URL"}
+    result = run("-c", str(path), "validate", cwd=tmp_path, env=unset)
+    assert_clean_error(result, 2)
+    assert "GFO_CLI_SLACK_URL" in result.stderr
 
 
 def test_config_comes_from_the_environment_when_not_given(good: Path, secret: str) -> None:

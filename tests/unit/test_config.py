@@ -220,6 +220,28 @@ def test_the_multi_provider_example_loads_and_needs_each_providers_secret() -> N
         build_providers(config.dns, {})
 
 
+def test_the_production_example_loads_and_every_secret_and_program_is_checked_at_start() -> None:
+    from genesis.failover.hooks import HookRegistry
+    from genesis.failover.notify import build_notifiers
+    from genesis.failover.secrets import secret_env_names
+
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "production.toml")
+    assert config.gates.configured == ["backup_api", "replication_lag"]
+    assert [h.kind for h in config.hooks.post_failover] == ["command", "webhook"]
+    assert config.notifications.channels == ["email", "slack", "pagerduty"]
+    # Every secret it names is known, so hook output and errors are scrubbed of it.
+    names = set(secret_env_names(config))
+    assert {"GENESIS_TSIG_SECRET", "REPLICA_MONITOR_PASSWORD", "TRADING_API_TOKEN"} <= names
+    assert {"ANNOUNCE_WEBHOOK_URL", "ANNOUNCE_TOKEN", "SMTP_PASSWORD", "SLACK_WEBHOOK_URL"} <= names
+    assert "PAGERDUTY_ROUTING_KEY" in names and "SMTP_USERNAME" not in names
+    with pytest.raises(ConfigError, match="SMTP_USERNAME"):
+        build_notifiers(config.notifications, {})
+    # The hook programs are not installed here: the worker would refuse to start, naming one.
+    with pytest.raises(ConfigError) as caught:
+        HookRegistry().add_config(config.hooks, {"TRADING_API_TOKEN": "t"})
+    assert caught.value.field is not None and caught.value.field.startswith("hooks.")
+
+
 def test_defaults_fill_what_is_left_out() -> None:
     config = parse_config(MINIMAL)
     assert config.temporal.address == "localhost:7233"

@@ -110,7 +110,7 @@ class CommandHook:
         env = passed_environment(environ, hc.pass_env, field=f"{prefix}.pass_env")
         if hc.working_dir is not None and not os.path.isdir(hc.working_dir):
             raise ConfigError(
-                f"hook {hc.name!r}: working_dir {hc.working_dir!r} is not a directory",
+                f"{prefix}.working_dir: {hc.working_dir!r} is not a directory",
                 field=f"{prefix}.working_dir",
                 value=hc.working_dir,
             )
@@ -200,7 +200,7 @@ def _check_program(
         found = shutil.which(program, path=env.get("PATH", os.defpath)) is not None
     if not found:
         raise ConfigError(
-            f"hook {hook!r}: program {program!r} is not an executable file"
+            f"{field}: hook {hook!r}: program {program!r} is not an executable file"
             + ("" if "/" in program else " on the hook's PATH"),
             field=field,
             value=program,
