@@ -281,6 +281,14 @@ async def test_primary_dies_site_fails_over_once_and_cooldown_holds(lab: Lab) ->
         assert lab.zone.records[DOMAIN] == PRIMARY
         assert status["failover_count"] == 1
         assert status["cooldown_remaining_seconds"] > 0
+        # People are told the site is down and will not move by itself for now.
+        refused = await until(
+            handle,
+            lab.env,
+            lambda s: any(e.reason == "cooldown" for e in lab.notes.events),
+            step=1,
+        )
+        assert refused["state"] == "normal"
 
         # After the cooldown the site fails over again, by itself.
         status = await until(handle, lab.env, lambda s: s["state"] == "failed_over", step=30)
