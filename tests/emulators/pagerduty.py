@@ -21,12 +21,10 @@ open one), a resolve closes it (``open_incidents``).
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
-from tests.emulators.loopback import LoopbackHandler, LoopbackHTTPServer
-from tests.emulators.slack import Fault
+from tests.emulators.scripted import Answer, Fault, ScriptedReceiver
 
 __all__ = ["Fault", "PagerDutyReceiver", "event_errors"]
 
@@ -77,10 +75,11 @@ def event_errors(event: Any) -> list[str]:
     return errors
 
 
-class PagerDutyReceiver(LoopbackHTTPServer[Fault]):
+class PagerDutyReceiver(ScriptedReceiver):
+    default_bodies = DEFAULT_BODIES
+
     def __init__(self) -> None:
-        super().__init__(_Handler)
-        self.requests: list[Any] = []
+        super().__init__()
         self.events: list[dict[str, Any]] = []
         self._incidents: dict[str, str] = {}  # dedup_key -> "triggered" | "resolved"
 
@@ -95,41 +94,10 @@ class PagerDutyReceiver(LoopbackHTTPServer[Fault]):
         with self._lock:
             return [key for key, state in self._incidents.items() if state == "triggered"]
 
-    def fail_next(
-        self,
-        status: int = 500,
-        *,
-        body: str | dict[str, Any] | None = None,
-        retry_after: float | None = None,
-        count: int = 1,
-    ) -> None:
-        """Answer the next ``count`` requests with ``status`` (PagerDuty's body for it unless
-        ``body`` is given) and ``Retry-After`` when ``retry_after`` is given."""
-        self._queue_fault(Fault(status, body, retry_after), count)
-
-    def hang_next(self, seconds: float, count: int = 1) -> None:
-        """Leave the next ``count`` requests unanswered for ``seconds``, then drop them."""
-        self._queue_fault(Fault(hang=seconds), count)
-
-    def answer(
-        self, path: str, raw: bytes, fault: Fault | None
-    ) -> tuple[int, str | dict[str, Any], dict[str, str]]:
-        """Record the request, then the scripted answer if any, else PagerDuty's."""
-        try:
-            event: Any = json.loads(raw)
-        except ValueError:
-            event = None
-        with self._lock:
-            self.requests.append(event if event is not None else raw.decode("utf-8", "replace"))
-        if fault is not None:
-            headers = {}
-            if fault.retry_after is not None:
-                headers["Retry-After"] = format(fault.retry_after, "g")
-            body = fault.body if fault.body is not None else DEFAULT_BODIES.get(fault.status, "")
-            return fault.status, body, headers
+    def accept(self, path: str, event: Any) -> Answer:
         if path != PATH:
             return 404, {"status": "not found", "message": "Not found"}, {}
-        if event is None:
+        if isinstance(event, str):
             return 400, {**INVALID, "errors": ["Request body is not valid JSON"]}, {}
         errors = event_errors(event)
         if errors:
@@ -142,19 +110,3 @@ class PagerDutyReceiver(LoopbackHTTPServer[Fault]):
             elif event["event_action"] == "resolve" and key in self._incidents:
                 self._incidents[key] = "resolved"
         return 202, {"status": "success", "message": "Event processed", "dedup_key": key}, {}
-
-
-class _Handler(LoopbackHandler):
-    owner: PagerDutyReceiver
-
-    def do_POST(self) -> None:
-        fault = self.owner.take_fault()
-        status, body, headers = self.owner.answer(self.path, self.read_body(), fault)
-        if fault is not None and fault.hang:
-            self.hang(fault.hang)
-            return
-        if isinstance(body, dict):
-            payload, kind = json.dumps(body).encode(), "application/json"
-        else:
-            payload, kind = body.encode(), "text/plain; charset=utf-8"
-        self.send(status, payload, {"Content-Type": kind, **headers})

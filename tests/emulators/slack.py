@@ -18,18 +18,16 @@ section text 1..3000, 1..10 fields of 1..2000, context elements 1..10, at most 5
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from typing import Any
 
-from tests.emulators.loopback import LoopbackHandler, LoopbackHTTPServer
+from tests.emulators.scripted import Answer, Fault, ScriptedReceiver
 
 __all__ = ["Fault", "SlackReceiver", "block_errors"]
 
 # Slack's bodies for the statuses a test may script without giving one.
-DEFAULT_BODIES = {
+DEFAULT_BODIES: dict[int, str | dict[str, Any]] = {
     400: "invalid_payload",
     403: "invalid_token",
     404: "no_service",
@@ -40,17 +38,6 @@ DEFAULT_BODIES = {
     503: "service unavailable",
 }
 TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
-
-
-@dataclass(frozen=True)
-class Fault:
-    """A scripted answer: ``status`` with ``body`` (a str, or a dict sent as JSON), an optional
-    ``Retry-After``; or, with ``hang`` seconds, no answer at all (a timeout)."""
-
-    status: int = 500
-    body: str | dict[str, Any] | None = None
-    retry_after: float | None = None
-    hang: float = 0.0
 
 
 def _text_error(
@@ -100,13 +87,14 @@ def block_errors(blocks: Any) -> list[str]:
     return [e for e in errors if e]
 
 
-class SlackReceiver(LoopbackHTTPServer[Fault]):
+class SlackReceiver(ScriptedReceiver):
+    default_bodies = DEFAULT_BODIES
+
     def __init__(self) -> None:
-        super().__init__(_Handler)
+        super().__init__()
         # Shaped like a real webhook path; the last part is the secret.
         self.path = f"/services/T{secrets.token_hex(4).upper()}/B{secrets.token_hex(4).upper()}/"
         self.path += secrets.token_urlsafe(18)
-        self.requests: list[Any] = []
         self.accepted: list[dict[str, Any]] = []
         #: Why the last refused payload was refused (the validator's findings).
         self.last_errors: list[str] = []
@@ -116,35 +104,7 @@ class SlackReceiver(LoopbackHTTPServer[Fault]):
         """The webhook URL (a secret, as at Slack)."""
         return f"{self.origin}{self.path}"
 
-    def fail_next(
-        self,
-        status: int = 500,
-        *,
-        body: str | dict[str, Any] | None = None,
-        retry_after: float | None = None,
-        count: int = 1,
-    ) -> None:
-        """Answer the next ``count`` requests with ``status`` (Slack's body for it unless
-        ``body`` is given) and ``Retry-After`` when ``retry_after`` is given."""
-        self._queue_fault(Fault(status, body, retry_after), count)
-
-    def hang_next(self, seconds: float, count: int = 1) -> None:
-        """Leave the next ``count`` requests unanswered for ``seconds``, then drop them."""
-        self._queue_fault(Fault(hang=seconds), count)
-
-    def answer(
-        self, path: str, raw: bytes, fault: Fault | None
-    ) -> tuple[int, str | dict[str, Any], dict[str, str]]:
-        """Record the request, then the scripted answer if any, else Slack's."""
-        body = _parsed(raw)
-        with self._lock:
-            self.requests.append(body)
-        if fault is not None:
-            headers = {}
-            if fault.retry_after is not None:
-                headers["Retry-After"] = format(fault.retry_after, "g")
-            text = fault.body if fault.body is not None else DEFAULT_BODIES.get(fault.status, "")
-            return fault.status, text, headers
+    def accept(self, path: str, body: Any) -> Answer:
         if path != self.path:
             return 404, "no_service", {}
         errors: list[str] = []
@@ -162,27 +122,3 @@ class SlackReceiver(LoopbackHTTPServer[Fault]):
         with self._lock:
             self.accepted.append(body)
         return 200, "ok", {}
-
-
-class _Handler(LoopbackHandler):
-    owner: SlackReceiver
-
-    def do_POST(self) -> None:
-        fault = self.owner.take_fault()
-        status, body, headers = self.owner.answer(self.path, self.read_body(), fault)
-        if fault is not None and fault.hang:
-            self.hang(fault.hang)
-            return
-        if isinstance(body, dict):
-            payload, kind = json.dumps(body).encode(), "application/json"
-        else:
-            payload, kind = body.encode(), "text/plain; charset=utf-8"
-        self.send(status, payload, {"Content-Type": kind, **headers})
-
-
-def _parsed(raw: bytes) -> Any:
-    """The JSON body, or its text when it is not JSON."""
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", "replace")
