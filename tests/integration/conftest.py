@@ -44,14 +44,24 @@ def bind9(tmp_path: Path) -> Iterator[Bind9Lab]:
         lab.stop()
 
 
-@pytest.fixture
-def primary_service() -> Iterator[DemoService]:
+def _service() -> Iterator[DemoService]:
     svc = DemoService().start()
     try:
         yield svc
     finally:
         with contextlib.suppress(Exception):
             svc.stop()
+
+
+@pytest.fixture
+def primary_service() -> Iterator[DemoService]:
+    yield from _service()
+
+
+@pytest.fixture
+def backup_service() -> Iterator[DemoService]:
+    """A second service, for the readiness gates' backup checks."""
+    yield from _service()
 
 
 def lab_config(

@@ -5,7 +5,6 @@ webhook receiver and real command hooks, all through the production worker path.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import sys
@@ -51,16 +50,6 @@ with open(out, "a") as f:
 print("hook saw", os.environ.get("GENESIS_DIRECTION"), os.environ.get("GENESIS_TO_IP"))
 print("token in env:", os.environ.get("DO_API_TOKEN", "absent"))
 """
-
-
-@pytest.fixture
-def backup_service() -> Iterator[DemoService]:
-    svc = DemoService().start()
-    try:
-        yield svc
-    finally:
-        with contextlib.suppress(Exception):
-            svc.stop()
 
 
 @pytest.fixture
