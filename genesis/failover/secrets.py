@@ -6,13 +6,22 @@ naming the variable and the config key, never echoing a value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 
 from pydantic import BaseModel
 
 from genesis.failover.errors import ConfigError
 
-__all__ = ["known_secrets", "redact", "secret_env_names", "secret_from_env"]
+__all__ = [
+    "hidden_from_http_log",
+    "known_secrets",
+    "redact",
+    "secret_env_names",
+    "secret_from_env",
+]
 
 
 def secret_from_env(environ: Mapping[str, str], var: str, *, field: str, holds: str) -> str:
@@ -74,3 +83,44 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
+
+
+class _HttpLogRedactor(logging.Filter):
+    """httpx logs every request's full URL at INFO ("HTTP Request: POST https://hooks.slack.com/
+    services/T/B/secret ..."): a worker run with INFO logging would write a Slack or webhook URL
+    to its log. This filter, on the "httpx" logger, scrubs the secrets registered with it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: Counter[str] = Counter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            scrubbed = redact(message, self.secrets)
+            if scrubbed != message:
+                record.msg, record.args = scrubbed, ()
+        return True
+
+    def hide(self, secrets: Iterable[str]) -> None:
+        self.secrets.update(s for s in secrets if s)
+
+    def unhide(self, secrets: Iterable[str]) -> None:
+        self.secrets.subtract(s for s in secrets if s)
+        self.secrets = +self.secrets  # drop the counts that reached 0
+
+
+HTTP_LOG_REDACTOR = _HttpLogRedactor()
+logging.getLogger("httpx").addFilter(HTTP_LOG_REDACTOR)
+
+
+@contextlib.contextmanager
+def hidden_from_http_log(secrets: Iterable[str]) -> Iterator[None]:
+    """While inside, httpx's log lines show ``***`` for each of ``secrets`` (counted, so two
+    users of one secret do not unhide it for each other)."""
+    held = [s for s in secrets if s]
+    HTTP_LOG_REDACTOR.hide(held)
+    try:
+        yield
+    finally:
+        HTTP_LOG_REDACTOR.unhide(held)

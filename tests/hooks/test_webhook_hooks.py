@@ -3,6 +3,7 @@ redirects refused, and the URL and token never shown."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -199,3 +200,17 @@ def test_an_unset_bearer_token_variable_is_a_config_error(receiver: WebhookRecei
         registry(env_for(receiver.url), bearer_token_env="MISSING_TOKEN")
     assert info.value.field == "hooks.post_failover.announce.bearer_token_env"
     assert isinstance(registry(env_for(receiver.url))[0].hooks["announce"], WebhookHook)
+
+
+async def test_the_url_is_not_in_httpx_request_log(
+    receiver: WebhookReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    # httpx logs every request's URL at INFO; a worker run with INFO logging must not write
+    # the webhook's URL (its secret) to its log.
+    reg, spec = registry(env_for(receiver.url))
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        assert (await reg.run(spec, CTX)).ok
+    logged = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert logged and all(line.startswith("HTTP Request: POST *** ") for line in logged)
+    for line in logged:
+        assert_no_secret(line, receiver.url)

@@ -23,7 +23,7 @@ import httpx
 from genesis.failover.config import HookConfig
 from genesis.failover.errors import ConfigError, HookError
 from genesis.failover.models import HookContext, HookSpec
-from genesis.failover.secrets import redact, secret_from_env
+from genesis.failover.secrets import hidden_from_http_log, redact, secret_from_env
 
 __all__ = ["USER_AGENT", "WebhookHook", "webhook_payload"]
 
@@ -105,15 +105,17 @@ class WebhookHook:
         try:
             # httpx's timeout bounds each phase (connect, each read); asyncio's bounds the whole
             # exchange, so a receiver dripping a byte a second cannot run over.
-            async with asyncio.timeout(spec.timeout_seconds):
-                async with httpx.AsyncClient(
-                    timeout=spec.timeout_seconds, follow_redirects=False
-                ) as client:
-                    async with client.stream(
-                        "POST", self.url, json=webhook_payload(context, spec), headers=headers
-                    ) as response:
-                        status = response.status_code
-                        body = await _read_start(response, BODY_LIMIT * 4)
+            # httpx logs the URL of every request at INFO: not this one's.
+            with hidden_from_http_log(hidden):
+                async with asyncio.timeout(spec.timeout_seconds):
+                    async with httpx.AsyncClient(
+                        timeout=spec.timeout_seconds, follow_redirects=False
+                    ) as client:
+                        async with client.stream(
+                            "POST", self.url, json=webhook_payload(context, spec), headers=headers
+                        ) as response:
+                            status = response.status_code
+                            body = await _read_start(response, BODY_LIMIT * 4)
         except (TimeoutError, httpx.TimeoutException):
             raise HookError(
                 f"hook {self.name!r}: webhook did not answer within {spec.timeout_seconds:g}s",

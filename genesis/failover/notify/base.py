@@ -11,8 +11,6 @@ through ``redact`` with the channel's secrets as a second guard.
 
 from __future__ import annotations
 
-import logging
-from collections import Counter
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
@@ -21,7 +19,7 @@ import httpx
 
 from genesis.failover.errors import NotificationError
 from genesis.failover.models import NotificationEvent
-from genesis.failover.secrets import redact
+from genesis.failover.secrets import HTTP_LOG_REDACTOR, redact
 
 __all__ = ["JsonPoster", "Notifier", "Notifiers"]
 
@@ -83,28 +81,6 @@ class Notifiers:
             await notifier.aclose()
 
 
-class _HttpxLogRedactor(logging.Filter):
-    """httpx logs every request's full URL at INFO ("HTTP Request: POST https://hooks.slack.com/
-    services/T/B/secret ..."): a worker run with INFO logging would write the Slack webhook URL
-    to its log. This filter, on the "httpx" logger while a poster is open, scrubs it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: Counter[str] = Counter()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            scrubbed = redact(message, self.secrets)
-            if scrubbed != message:
-                record.msg, record.args = scrubbed, ()
-        return True
-
-
-_LOG_REDACTOR = _HttpxLogRedactor()
-logging.getLogger("httpx").addFilter(_LOG_REDACTOR)
-
-
 class JsonPoster:
     """POSTs JSON to one URL with its own ``httpx.AsyncClient``; transport failures become
     ``NotificationError`` here, answers are the channel's to read (``describe`` names the
@@ -121,7 +97,7 @@ class JsonPoster:
         # Opened on first use: a worker whose config is refused after this poster was built
         # leaves nothing open, and the secrets join the log filter only while a client exists.
         if self._http is None:
-            _LOG_REDACTOR.secrets.update(self.secrets)
+            HTTP_LOG_REDACTOR.hide(self.secrets)
             # No redirects: a webhook that answers 3xx is misconfigured, and following it would
             # send the payload (and a routing key) wherever it points.
             self._http = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
@@ -164,5 +140,4 @@ class JsonPoster:
         http, self._http = self._http, None
         if http is not None:
             await http.aclose()
-            _LOG_REDACTOR.secrets.subtract(self.secrets)
-            _LOG_REDACTOR.secrets = +_LOG_REDACTOR.secrets  # drop the counts that reached 0
+            HTTP_LOG_REDACTOR.unhide(self.secrets)
