@@ -133,8 +133,10 @@ class FailoverWorkflow:
         would_abort: str | None = None
         if inp.force:
             gates.extend(gating.skipped(inp))
-            # In the history itself (a memo event), not only in the result.
-            workflow.upsert_memo({"gates": gating.FORCED})
+            # In the history itself (a memo event), not only in the result. Patched: a forced
+            # failover recorded before gates existed replays without the memo it never wrote.
+            if workflow.patched("gates-skipped-memo"):
+                workflow.upsert_memo({"gates": gating.FORCED})
             workflow.logger.warning("%s: readiness gates skipped (forced by the operator)", wid)
             self._step("forced: policy and readiness gates skipped by the operator")
         else:

@@ -1,0 +1,75 @@
+"""Record the workflow histories that tests/histories/test_replay.py replays.
+
+A change to a workflow must not break the workflows already running on a server: when a worker
+restarts, Temporal replays each open workflow's history through the new code, and a command the
+old code did not issue at that point wedges the workflow (a non-determinism error). So histories
+made by a released version are kept here, and CI replays them through the current code.
+
+Record them with the code of the version whose histories you want, e.g. before a release:
+
+    git worktree add /tmp/old <commit>
+    PYTHONPATH=/tmp/old .venv/bin/python tests/histories/record.py tests/histories/<prefix>
+
+The scenario (the time-skipping server, the scripted probes and in-memory zone of
+tests/workflows/test_monitor_workflow.py): the primary dies, the site fails over by itself with a
+pre-failover hook, the primary recovers, an operator fails back. It writes
+``<prefix>-monitor.json`` (MonitorWorkflow, still running) and ``<prefix>-failover.json`` (the
+FailoverWorkflow of the failback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from genesis.failover.models import OperationRequest
+from tests.workflows.test_monitor_workflow import Lab, MonitorWorkflow, until
+
+
+async def record(prefix: Path) -> None:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=shutil.which("temporal-test-server")
+        or str(Path(sys.executable).parent / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        lab = Lab(env.client, f"tq-{uuid.uuid4().hex[:8]}", env)
+
+        async def stop_trading() -> str:
+            return "trading stopped"
+
+        lab.hooks.register("pre_failover", stop_trading)
+        async with lab.worker():
+            handle = await lab.start(lab.plan())
+            await until(handle, env, lambda s: s["health"]["checks"]["api"]["total_probes"] >= 2)
+            lab.probes.healthy["api"] = False
+            await until(handle, env, lambda s: s["state"] == "failed_over")
+            lab.probes.healthy["api"] = True
+            await until(handle, env, lambda s: s["health"]["checks"]["api"]["is_healthy"])
+            back = await handle.execute_update(
+                MonitorWorkflow.request_failback, OperationRequest(reason="recorded", force=True)
+            )
+            assert back.success, back
+            await save(handle, Path(f"{prefix}-monitor.json"))
+            failover = env.client.get_workflow_handle(back.workflow_id)
+            await save(failover, Path(f"{prefix}-failover.json"))
+            await handle.terminate("recorded")
+    finally:
+        await env.shutdown()
+
+
+async def save(handle: WorkflowHandle[object, object], path: Path) -> None:
+    history = await handle.fetch_history()
+    await asyncio.to_thread(path.write_text, history.to_json())
+    print(f"{path}: {len(history.events)} events")
+
+
+if __name__ == "__main__":
+    asyncio.run(record(Path(sys.argv[1])))
