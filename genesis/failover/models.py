@@ -177,6 +177,8 @@ class NotificationEvent(Model):
     to_ip: str | None = None
     outcome: Outcome | None = None
     workflow_id: str | None = None
+    # Every failover of a site shares one workflow id; the run id names this one.
+    run_id: str | None = None
     duration_seconds: float | None = None
     # One line per record: "genesis.example.com A: 1.2.3.4 -> 5.6.7.8 (switched)".
     records: list[str] = Field(default_factory=list)

@@ -289,6 +289,8 @@ async def test_a_failover_runs_gates_hooks_and_tells_every_channel(
         assert "done" in done.subject
         for text in (DOMAIN, PRIMARY, BACKUP, "planned maintenance", result.workflow_id):
             assert text in done.body
+        # Every failover of a site shares its workflow id: the mail names this run.
+        assert f"temporal workflow show --workflow-id {result.workflow_id} --run-id " in done.body
         texts = [r["text"] for r in slack_receiver.requests]
         assert len(texts) == 2 and "Failing over" in texts[0] and "done" in texts[1]
         trigger, resolve = pagerduty_receiver.events

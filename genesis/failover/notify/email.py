@@ -64,7 +64,7 @@ def email_body(event: NotificationEvent) -> str:
         lines += [
             "",
             f"Find it in the Temporal Web UI or with: temporal workflow show --workflow-id "
-            f"{event.workflow_id}",
+            f"{event.workflow_id}" + (f" --run-id {event.run_id}" if event.run_id else ""),
         ]
     lines += [
         "",

@@ -76,6 +76,7 @@ def operation_started(
         from_ip=inp.from_ip,
         to_ip=inp.to_ip,
         workflow_id=workflow_id,
+        run_id=run_id,
         records=[f"{r.domain} {r.record_type}" for r in inp.records],
     )
 
@@ -108,6 +109,7 @@ def operation_finished(result: FailoverResult, *, run_id: str) -> NotificationEv
         to_ip=result.to_ip,
         outcome=result.outcome,
         workflow_id=result.workflow_id,
+        run_id=run_id,
         duration_seconds=round(result.duration_seconds, 3),
         records=_record_lines(result),
         error=result.error,
