@@ -109,9 +109,12 @@ def result_text(r: dict[str, Any]) -> str:
         lines.append(f"  {ns}: {'✓' if okay else '✗'}")
     for h in r.get("hooks", []):
         mark = "skipped (dry run)" if h.get("skipped") else ("ok" if h["ok"] else "FAILED")
+        # The last line a hook printed is usually the one that says what it did.
+        said = (h.get("output") or "").strip().splitlines()[-1:] if h.get("ok") else []
         lines.append(
             f"  hook {h['name']} ({h['phase']}): {mark}"
             + (f" {h['error']}" if h.get("error") else "")
+            + (f" - {said[0][:120]}" if said else "")
         )
     for n in r.get("notifications") or []:
         mark = "sent" if n["ok"] else paint("FAILED", "red")

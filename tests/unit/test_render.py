@@ -103,3 +103,25 @@ def test_colour_only_on_a_terminal() -> None:
 
     assert render.paint("FAILED", "red", stream=io.StringIO()) == "FAILED"
     assert render.paint("FAILED", "red", stream=Tty()) == "\033[31mFAILED\033[0m"
+
+
+def test_a_hook_shows_its_last_line_of_output_or_its_error() -> None:
+    hooks = [
+        {
+            "name": "stop_trading",
+            "phase": "pre_failover",
+            "ok": True,
+            "output": "cancelling 3 orders\ntrading halted\n",
+        },
+        {
+            "name": "verify",
+            "phase": "post_failover",
+            "ok": False,
+            "error": "hook 'verify' exited with status 3: api down",
+        },
+    ]
+    text = render.result_text(result(hooks=hooks))
+    assert "hook stop_trading (pre_failover): ok - trading halted" in text
+    assert (
+        "hook verify (post_failover): FAILED hook 'verify' exited with status 3: api down" in text
+    )
