@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -55,8 +55,12 @@ class Notifications:
         return sum(1 for t in self._tasks if not t.done())
 
     def send(self, event: NotificationEvent) -> None:
+        # The deadline runs from now, waiting for the channel's previous event included, so a
+        # caller that waits for everything waits at most deadline_seconds from its last send.
+        deadline_at = workflow.now() + timedelta(seconds=self._routes.deadline_seconds)
         for channel in self._routes.channels_for(event.kind):
-            task = asyncio.create_task(self._send(channel, event, self._last.get(channel)))
+            before = self._last.get(channel)
+            task = asyncio.create_task(self._send(channel, event, before, deadline_at))
             self._last[channel] = task
             self._tasks.append(task)
 
@@ -74,26 +78,43 @@ class Notifications:
         channel: str,
         event: NotificationEvent,
         before: asyncio.Task[NotificationOutcome] | None,
+        deadline_at: datetime,
     ) -> NotificationOutcome:
         if before is not None:
-            await workflow.wait([before])  # its outcome is its own; only the order matters here
-        try:
-            outcome: NotificationOutcome = await workflow.execute_activity_method(
-                NotifyActivities.send_notification,
-                NotifyInput(channel=channel, event=event),
-                start_to_close_timeout=NOTIFY_ATTEMPT_TIMEOUT,
-                schedule_to_close_timeout=timedelta(seconds=self._routes.deadline_seconds),
-                retry_policy=NOTIFY_RETRY,
-                summary=f"notify {channel}: {event.kind}",
-            )
-            outcome = outcome.model_copy(update={"at": workflow.now()})
-        except ActivityError as err:
-            outcome = NotificationOutcome(
-                channel=channel, event=event.kind, ok=False, error=cause(err), at=workflow.now()
-            )
+            # Its outcome is its own; only the order matters here. It was sent earlier with a
+            # deadline as long as ours, so it ends before ours does.
+            await workflow.wait([before])
+        outcome = await self._deliver(channel, event, deadline_at - workflow.now())
+        if not outcome.ok:
             workflow.logger.warning(
                 "notification %s to %s failed: %s", event.kind, channel, outcome.error
             )
         if self._on_outcome is not None:
             self._on_outcome(outcome)
         return outcome
+
+    async def _deliver(
+        self, channel: str, event: NotificationEvent, remaining: timedelta
+    ) -> NotificationOutcome:
+        if remaining <= timedelta(0):
+            return NotificationOutcome(
+                channel=channel,
+                event=event.kind,
+                ok=False,
+                error="not sent: its deadline passed while the channel's previous event retried",
+                at=workflow.now(),
+            )
+        try:
+            outcome: NotificationOutcome = await workflow.execute_activity_method(
+                NotifyActivities.send_notification,
+                NotifyInput(channel=channel, event=event),
+                start_to_close_timeout=NOTIFY_ATTEMPT_TIMEOUT,
+                schedule_to_close_timeout=remaining,
+                retry_policy=NOTIFY_RETRY,
+                summary=f"notify {channel}: {event.kind}",
+            )
+        except ActivityError as err:
+            return NotificationOutcome(
+                channel=channel, event=event.kind, ok=False, error=cause(err), at=workflow.now()
+            )
+        return outcome.model_copy(update={"at": workflow.now()})

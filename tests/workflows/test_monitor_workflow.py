@@ -36,7 +36,7 @@ from genesis.failover.config import (
     PropagationSettings,
 )
 from genesis.failover.dns.base import DNSProvider, RecordValues
-from genesis.failover.errors import DNSNotFoundError
+from genesis.failover.errors import DNSNotFoundError, NotificationError
 from genesis.failover.hooks import HookRegistry
 from genesis.failover.models import (
     GateResult,
@@ -137,8 +137,14 @@ class RecordingNotifier:
 
     def __init__(self) -> None:
         self.events: list[NotificationEvent] = []
+        # Every attempt, in order, failed ones included; events of these kinds fail (retryably).
+        self.attempts: list[str] = []
+        self.failing: set[str] = set()
 
     async def send(self, event: NotificationEvent) -> str:
+        self.attempts.append(event.kind)
+        if event.kind in self.failing:
+            raise NotificationError("memo channel is down", retryable=True)
         self.events.append(event)
         return "kept"
 
@@ -776,4 +782,42 @@ async def test_an_automatic_failover_to_an_unready_backup_is_aborted_and_retried
         assert lab.zone.records[DOMAIN] == BACKUP and lab.zone.writes == 1
         assert [h["outcome"] for h in await handle.query("history")] == ["aborted", "succeeded"]
         assert "failover_failed" in lab.notes.kinds()
+        await handle.terminate()
+
+
+async def test_a_dead_channel_neither_fails_nor_holds_the_failover_and_keeps_its_order(
+    lab: Lab,
+) -> None:
+    """The story: the notification service is down during the outage. The failover must go on
+    regardless, its result must say what could not be sent, and the channel's events must not
+    overtake each other (a PagerDuty resolve ahead of its trigger leaves the incident open)."""
+    lab.notes.failing.add("failover_started")
+    plan = lab.plan().model_copy(
+        # A short deadline: an update does not skip time, so these retries take real seconds.
+        update={
+            "notifications": NotificationRoutes(
+                routes={"memo": list(ALL_EVENTS)}, deadline_seconds=4
+            )
+        }
+    )
+    async with lab.worker():
+        handle = await lab.start(plan)
+        result = await handle.execute_update(
+            MonitorWorkflow.request_failover, OperationRequest(reason="drill")
+        )
+        assert result.success and result.outcome == "succeeded"
+        assert lab.zone.records[DOMAIN] == BACKUP
+        started, done = result.notifications
+        assert (started.event, started.ok) == ("failover_started", False)
+        assert "memo channel is down" in (started.error or "")
+        assert (done.event, done.ok) == ("failover_succeeded", True)
+        # Retried until its deadline, and only then the next event of the channel.
+        assert lab.notes.attempts.count("failover_started") > 2
+        assert lab.notes.attempts[-1] == "failover_succeeded"
+        assert "failover_succeeded" not in lab.notes.attempts[:-1]
+        # Waiting for the notifications took at most the deadline after the switch.
+        assert (done.at - result.finished_at).total_seconds() <= plan.notifications.deadline_seconds
+        status = await handle.query("status")
+        assert status["notifications"]["failed"] == 1
+        assert status["notifications"]["recent_failures"][0]["event"] == "failover_started"
         await handle.terminate()
