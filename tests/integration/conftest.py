@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from genesis.failover.config import FailoverConfig, monitor_workflow_id, parse_config
 from genesis.failover.dns import query_nameserver
+from genesis.failover.models import FailoverResult, OperationRequest
 from genesis.lab.bind9 import Bind9Lab, find_named
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer
@@ -128,6 +129,15 @@ async def running_worker(
             await handle.terminate("test over")
         stop.set()
         await task
+
+
+async def request(handle: Any, direction: str, **options: Any) -> FailoverResult:
+    """``request_failover`` / ``request_failback`` through the monitor's update, typed."""
+    result = await handle.execute_update(
+        f"request_{direction}", OperationRequest(**options), result_type=FailoverResult
+    )
+    assert isinstance(result, FailoverResult)
+    return result
 
 
 async def wait_status(

@@ -18,7 +18,6 @@ import pytest
 from temporalio.client import Client
 
 from genesis.failover.config import FailoverConfig, failover_workflow_id, parse_config
-from genesis.failover.models import FailoverResult, OperationRequest
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer
@@ -32,6 +31,7 @@ from tests.integration.conftest import (
     PRIMARY,
     TSIG_ENV,
     answers,
+    request,
     running_worker,
     wait_status,
 )
@@ -192,14 +192,6 @@ def make_site(
         return Site(parse_config(data), tmp_path, lag_db)
 
     return make
-
-
-async def request(handle: Any, direction: str, **options: Any) -> FailoverResult:
-    result = await handle.execute_update(
-        f"request_{direction}", OperationRequest(**options), result_type=FailoverResult
-    )
-    assert isinstance(result, FailoverResult)
-    return result
 
 
 SECRETS = (SMTP_PASSWORD, ROUTING_KEY, BEARER, "T0KEN-in-the-path-0123456789", "do-token-the-hooks")

@@ -16,11 +16,10 @@ import pytest
 from temporalio.client import Client
 
 from genesis.failover.config import FailoverConfig, parse_config
-from genesis.failover.models import FailoverResult, OperationRequest
 from genesis.lab.temporal_dev import TemporalDevServer
 from tests.dns.harness import ProviderHarness
 from tests.dns.harness_rfc2136 import Rfc2136Harness
-from tests.integration.conftest import BACKUP, PRIMARY, running_worker, wait_status
+from tests.integration.conftest import BACKUP, PRIMARY, request, running_worker, wait_status
 from tests.temporal_cli import history_of
 
 pytestmark = pytest.mark.integration
@@ -72,14 +71,6 @@ def site_config(
             "propagation": propagation,
         }
     )
-
-
-async def request(handle: Any, direction: str, **options: Any) -> FailoverResult:
-    result = await handle.execute_update(
-        f"request_{direction}", OperationRequest(**options), result_type=FailoverResult
-    )
-    assert isinstance(result, FailoverResult)
-    return result
 
 
 async def test_failover_and_failback_through_each_provider(
