@@ -246,17 +246,11 @@ def decide_automatic_failback(state: SiteState, policy: PolicySettings, now: dat
         return _no("auto_failback_disabled", "automatic failback is off", now)
     if state.current is not None:
         return _no("in_progress", f"a {state.current.direction} is already running", now)
-    since = primary_healthy_since(state)
-    if since is None:
+    if primary_healthy_since(state) is None:
         return _no("primary_unhealthy", describe_unhealthy(unhealthy_critical(state)), now)
-    healthy_for = (now - since).total_seconds()
-    if healthy_for < policy.failback_healthy_seconds:
-        return _no(
-            "healthy_window",
-            f"primary healthy for {healthy_for:.0f}s of the {policy.failback_healthy_seconds:g}s "
-            "failback window",
-            now,
-        )
+    window = healthy_window_gate(state, policy, now)
+    if not window.ok:
+        return _no("healthy_window", window.detail, now)
     remaining = cooldown_remaining(state, policy, now)
     if remaining > 0:
         return _no("cooldown", f"in cooldown for {remaining:.0f}s more", now)
