@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -118,6 +119,31 @@ async def serve(
         await stop.wait()
 
 
+@dataclass
+class SiteClients:
+    """What the worker builds from the config and the environment's secrets, once."""
+
+    hooks: HookRegistry
+    notifiers: Notifiers
+    providers: DNSProviders
+
+    async def aclose(self) -> None:
+        await self.providers.aclose()
+        await self.notifiers.aclose()
+
+
+def build_site_clients(config: FailoverConfig, environ: Mapping[str, str]) -> SiteClients:
+    """Hooks (imports, programs, webhook variables), notification channels and DNS providers,
+    their secrets read from ``environ``. Everything that can be wrong with the config or the
+    environment (a hook program missing, a secret unset) fails here, at start or in
+    ``validate``, rather than during the first failover. Providers come last: they are the
+    only ones that may hold something to close when a later step fails."""
+    hooks = HookRegistry(secrets=known_secrets(config, environ))
+    hooks.add_config(config.hooks, environ)
+    notifiers = build_notifiers(config.notifications, environ)
+    return SiteClients(hooks, notifiers, build_providers(config.dns, environ))
+
+
 async def run_worker(
     config: FailoverConfig,
     *,
@@ -125,29 +151,22 @@ async def run_worker(
     start_monitor: bool = True,
     started: asyncio.Event | None = None,
 ) -> None:
-    """The production path: hooks imported from the config, secrets from the environment.
-
-    Everything that can be wrong with the config or the environment (a hook program missing, a
-    secret unset) fails here, at start, rather than during the first failover."""
-    registry = HookRegistry(secrets=known_secrets(config, os.environ))
-    registry.add_config(config.hooks, os.environ)
-    notifiers = build_notifiers(config.notifications, os.environ)
-    providers = build_providers(config.dns, os.environ)
+    """The production path: hooks imported from the config, secrets from the environment."""
+    clients = build_site_clients(config, os.environ)
     try:
         client = await connect(config.temporal.address, config.temporal.namespace)
         await serve(
             client,
-            build_monitor_plan(config, registry),
-            providers=providers,
-            hooks=registry,
-            notifiers=notifiers,
+            build_monitor_plan(config, clients.hooks),
+            providers=clients.providers,
+            hooks=clients.hooks,
+            notifiers=clients.notifiers,
             stop=stop,
             start_monitor=start_monitor,
             started=started,
         )
     finally:
-        await providers.aclose()
-        await notifiers.aclose()
+        await clients.aclose()
 
 
 async def _when_started(

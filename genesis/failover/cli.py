@@ -128,19 +128,10 @@ def _print(args: argparse.Namespace, data: Any, text: Callable[[Any], str]) -> N
 
 
 def cmd_validate(args: argparse.Namespace, config: FailoverConfig) -> int:
-    from genesis.failover.dns import build_providers
-    from genesis.failover.hooks import HookRegistry
-    from genesis.failover.notify import build_notifiers
+    from worker.main import build_site_clients
 
-    # Resolve what the worker will resolve: hooks (imports, programs, webhook variables),
-    # provider secrets and notification channels' secrets.
-    HookRegistry().add_config(config.hooks, os.environ)
-
-    async def build_and_close() -> None:
-        await build_providers(config.dns, os.environ).aclose()
-        await build_notifiers(config.notifications, os.environ).aclose()
-
-    asyncio.run(build_and_close())
+    # Build what the worker builds: hooks, notification channels, providers, with their secrets.
+    asyncio.run(build_site_clients(config, os.environ).aclose())
     _print(args, config.model_dump(mode="json"), lambda _: render.config_summary(config))
     return 0
 
