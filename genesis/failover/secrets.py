@@ -74,7 +74,8 @@ def known_secrets(config: BaseModel, environ: Mapping[str, str]) -> list[str]:
     """The values of every secret ``config`` refers to that is set in ``environ``: what a hook's
     output, an error text or a log line must never show."""
     values = (environ.get(name, "").strip() for name in secret_env_names(config))
-    return sorted({v for v in values if len(v) >= _MIN_SECRET_LEN}, key=len, reverse=True)
+    # Sorted only so the list is stable; redact() orders them longest first itself.
+    return sorted({v for v in values if len(v) >= _MIN_SECRET_LEN})
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
