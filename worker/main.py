@@ -32,6 +32,7 @@ from genesis.failover.hooks import HookRegistry
 from genesis.failover.notify import Notifiers, build_notifiers
 from genesis.failover.plan import MonitorInput, MonitorPlan, build_monitor_plan
 from genesis.failover.secrets import known_secrets
+from worker.attributes import checked_search_attributes
 from workflows.failover import FailoverWorkflow
 from workflows.monitor import MonitorWorkflow
 
@@ -107,6 +108,7 @@ async def serve(
     started: asyncio.Event | None = None,
 ) -> None:
     """Run a worker for ``plan`` until ``stop`` is set."""
+    plan = await checked_search_attributes(client, plan)
     worker = build_worker(
         client, task_queue=plan.task_queue, providers=providers, hooks=hooks, notifiers=notifiers
     )

@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.failover import FailoverWorkflow
 
+from workflows import metrics
 from workflows.notifying import Notifications
 
 # Checks due within this window of each other share one probe activity.
@@ -101,6 +102,7 @@ class MonitorWorkflow:
                 self._launch_due_probes(now)
             self._evaluate(now)
             workflow.set_current_details(details_markdown(self._state))
+            metrics.observe_site(self._state, workflow.now())
             self._wake = False
             try:
                 if draining:
@@ -370,6 +372,7 @@ class MonitorWorkflow:
             self._state.last_change_at = now
         self._state.current = None
         self._state.remember(op)
+        metrics.observe_operation(op, result)
         workflow.logger.info(
             "%s %s: %s%s",
             op.direction,

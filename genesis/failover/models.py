@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from genesis.failover.config import (
     CheckConfig,
@@ -217,6 +217,15 @@ class OperationRequest(Model):
     # Planned failover: lower the records' TTL to this, wait out the old TTL, switch, and put
     # the old TTL back, so resolvers drop the old address within seconds of the switch.
     lower_ttl_seconds: int | None = Field(None, ge=1, le=86400)
+    # A drill (the seed's monthly failover drill): a dry run recorded with trigger "drill", so
+    # drills can be told apart from an operator's one-off dry runs in history and in the UI.
+    drill: bool = False
+
+    @model_validator(mode="after")
+    def _drill_is_dry(self) -> OperationRequest:
+        if self.drill and not self.dry_run:
+            raise ValueError("drill: a drill is a dry run; set dry_run to true (got false)")
+        return self
 
 
 class FailoverInput(Model):

@@ -44,6 +44,9 @@ class MonitorPlan(Model):
     gates: GatesSettings = Field(default_factory=lambda: GatesSettings())
     notifications: NotificationRoutes = Field(default_factory=lambda: NotificationRoutes())
     task_queue: str
+    # Index this site's workflows under the Failover* search attributes. The worker turns it
+    # off, loudly, when the namespace lacks them: monitoring must not stop over a UI index.
+    search_attributes: bool = True
     # Continue-as-new once history passes this many events, to keep replay cheap.
     max_history_events: int = Field(4000, ge=100)
 

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from genesis.failover.attributes import SEARCH_ATTRIBUTES
 from genesis.lab._proc import die_with_parent
 from genesis.lab.ports import free_port
 
@@ -22,14 +23,6 @@ from genesis.lab.ports import free_port
 # workflow's wall time on this kind of machine. It only raises a polling cap of the history
 # service's transfer queue, which is safe for a single-node dev server.
 FAST_DYNAMIC_CONFIG = {"history.transferProcessorMaxPollRPS": "1000"}
-
-SEARCH_ATTRIBUTES = {
-    "FailoverSite": "Keyword",
-    "FailoverDirection": "Keyword",
-    "FailoverTrigger": "Keyword",
-    "FailoverOutcome": "Keyword",
-    "FailoverState": "Keyword",
-}
 
 
 def find_temporal_cli() -> str:
