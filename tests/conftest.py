@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from genesis.lab.temporal_dev import TemporalDevServer
 from tests.support import require, venv_bin
+from worker.attributes import register_search_attributes
 
 # The DNS provider harnesses (each provider's server, seeded and read out of band) are fixtures
 # for the DNS and the integration tests alike.
@@ -37,6 +38,9 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=path, data_converter=pydantic_data_converter
     )
+    # Monitors index themselves (search attributes) unless the worker found them missing; the
+    # test server, unlike the dev server, starts without them.
+    await register_search_attributes(env.client)
     try:
         yield env
     finally:

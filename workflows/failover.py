@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from genesis.failover.notify import events
 
-from workflows import gating, ttl
+from workflows import attributes, gating, ttl
 from workflows.notifying import Notifications
 from workflows.retries import SWITCH_RETRY, SWITCH_SCHEDULE_TO_CLOSE, SWITCH_START_TO_CLOSE, cause
 
@@ -118,6 +118,7 @@ class FailoverWorkflow:
                 ttl_changes=ttl_changes,
                 gates=gates,
             )
+            self._index_outcome(outcome)
             if not inp.dry_run:
                 notes.send(events.operation_finished(result, run_id=run_id))
             sent = await notes.wait()
@@ -233,6 +234,14 @@ class FailoverWorkflow:
             return await finish("degraded", True, f"post-hooks failed: {', '.join(post_failed)}")
         return await finish("succeeded", True)
 
+    @staticmethod
+    def _index_outcome(outcome: Outcome) -> None:
+        """`FailoverOutcome='failed'` finds it. Only when the monitor started it indexed: the
+        namespace then has the attributes (an unknown one would fail every workflow task)."""
+        indexed = workflow.info().typed_search_attributes.get(attributes.SITE) is not None
+        if indexed and workflow.patched(attributes.PATCH):
+            workflow.upsert_search_attributes([attributes.OUTCOME.value_set(outcome)])
+
     # --- steps ----------------------------------------------------------------------------------
 
     @staticmethod
@@ -333,7 +342,7 @@ class FailoverWorkflow:
                     maximum_attempts=spec.max_attempts,
                     initial_interval=timedelta(seconds=spec.retry_interval_seconds),
                 ),
-                summary=f"{spec.phase} hook {spec.name}",
+                summary=f"{spec.phase} hook {spec.name} ({spec.kind})",
             )
         except ActivityError as err:
             outcome = HookOutcome(name=spec.name, phase=spec.phase, ok=False, error=cause(err))

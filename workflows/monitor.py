@@ -46,11 +46,12 @@ with workflow.unsafe.imports_passed_through():
         build_health,
         build_status,
         details_markdown,
+        operation_details,
         operation_summary,
     )
     from workflows.failover import FailoverWorkflow
 
-from workflows import metrics
+from workflows import attributes, metrics
 from workflows.notifying import Notifications
 
 # Checks due within this window of each other share one probe activity.
@@ -75,6 +76,7 @@ class MonitorWorkflow:
         self._wake = False
         self._bug: Exception | None = None
         self._reading = False
+        self._indexed_state: str | None = None
         # Check and refusal events; failovers send their own from FailoverWorkflow.
         self._notes = Notifications(self._plan.notifications, on_outcome=self._notified)
 
@@ -101,7 +103,7 @@ class MonitorWorkflow:
             if not draining:
                 self._launch_due_probes(now)
             self._evaluate(now)
-            workflow.set_current_details(details_markdown(self._state))
+            self._show()
             metrics.observe_site(self._state, workflow.now())
             self._wake = False
             try:
@@ -118,6 +120,24 @@ class MonitorWorkflow:
                 raise self._bug
         self._state.runs += 1
         workflow.continue_as_new(MonitorInput(plan=self._plan, state=self._state))
+
+    def _show(self) -> None:
+        """What the Web UI shows of the site: current details, the FailoverState attribute (so
+        `FailoverState='failed_over'` finds every site on its backup) and the metrics."""
+        now = workflow.now()
+        workflow.set_current_details(details_markdown(self._state, self._plan.policy, now))
+        if self._indexing() and self._indexed_state != self._state.state:
+            workflow.upsert_search_attributes(
+                [
+                    attributes.SITE.value_set(self._plan.site),
+                    attributes.STATE.value_set(self._state.state),
+                ]
+            )
+            self._indexed_state = self._state.state
+        metrics.observe_site(self._state, now)
+
+    def _indexing(self) -> bool:
+        return self._plan.search_attributes and workflow.patched(attributes.PATCH)
 
     def _idle(self) -> bool:
         return (
@@ -173,7 +193,7 @@ class MonitorWorkflow:
                 schedule_to_start_timeout=timedelta(seconds=max(shortest_interval, 5)),
                 # A failed probe is data, not an error: nothing to retry.
                 retry_policy=RetryPolicy(maximum_attempts=1),
-                summary=f"probe {', '.join(c.name for c in checks)}"[:200],
+                summary=_probe_summary(checks),
             )
             by_name = {c.name: c for c in checks}
             for result in batch.results:
@@ -326,6 +346,12 @@ class MonitorWorkflow:
                     f"{op.direction.capitalize()} {self._plan.site}: {inp.from_ip} -> {inp.to_ip}"
                     f" ({op.reason})"
                 )[:400],
+                static_details=operation_details(inp),
+                search_attributes=(
+                    attributes.for_operation(self._plan.site, op.direction, op.trigger)
+                    if self._indexing()
+                    else None
+                ),
             )
         except WorkflowAlreadyStartedError:
             self._state.current = None
@@ -344,7 +370,7 @@ class MonitorWorkflow:
                 self._state.recent_failovers.append(now)
                 self._state.failover_count += 1
                 self._state.last_failover = now
-        workflow.set_current_details(details_markdown(self._state))
+        self._show()
         try:
             result: FailoverResult = await handle
         except ChildWorkflowError as err:
@@ -373,6 +399,7 @@ class MonitorWorkflow:
         self._state.current = None
         self._state.remember(op)
         metrics.observe_operation(op, result)
+        self._show()
         workflow.logger.info(
             "%s %s: %s%s",
             op.direction,
@@ -411,7 +438,7 @@ class MonitorWorkflow:
         reason = req.reason if direction == "failover" else (req.reason or "manual failback")
         return await self._begin(
             direction,
-            "manual",
+            "drill" if req.drill else "manual",
             reason,
             dry_run=req.dry_run,
             force=req.force,
@@ -500,6 +527,15 @@ class MonitorWorkflow:
         self._state.notifications.record(outcome)
         self._notes.forget_finished()
         self._wake = True
+
+
+def _probe_summary(checks: list[CheckConfig]) -> str:
+    """ "probe primary_api (http https://...)": which check, against what (a batch names its
+    checks only: a hundred targets would not fit a line)."""
+    if len(checks) == 1:
+        c = checks[0]
+        return f"probe {c.name} ({c.check_type} {c.target})"[:200]
+    return f"probe {len(checks)} checks: {', '.join(c.name for c in checks)}"[:200]
 
 
 def _rejection(decision: Decision) -> ApplicationError:

@@ -101,6 +101,23 @@ class Lab:
         return lines
 
 
+async def register_search_attributes_on(address: str, namespace: str) -> None:
+    """A server `dev` did not start gets the Failover* attributes too (the dev server it starts
+    has them from its command line); where that is refused, the worker says what to run."""
+    from temporalio.service import RPCError
+
+    from worker.attributes import register_search_attributes
+    from worker.main import connect
+
+    try:
+        added = await register_search_attributes(await connect(address, namespace))
+    except RPCError as exc:
+        print(f"could not register the search attributes on {address}: {exc.message}")
+        return
+    if added:
+        print(f"registered search attributes on {address}: {', '.join(added)}")
+
+
 async def run_dev(
     config: FailoverConfig,
     *,
@@ -128,6 +145,8 @@ async def run_dev(
                 ui_port=preferred_port("127.0.0.1", ui_port),
             ).start()
             temporal_address = server.address
+        else:
+            await register_search_attributes_on(temporal_address, config.temporal.namespace)
         config = config.model_copy(
             update={"temporal": config.temporal.model_copy(update={"address": temporal_address})}
         )

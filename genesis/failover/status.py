@@ -7,6 +7,7 @@ from typing import Any
 
 from genesis.failover import policy
 from genesis.failover.config import PolicySettings
+from genesis.failover.models import FailoverInput
 from genesis.failover.state import CheckHealth, OperationRecord, SiteState
 
 
@@ -44,16 +45,63 @@ def build_health(state: SiteState) -> dict[str, Any]:
     }
 
 
-def details_markdown(state: SiteState) -> str:
-    """The monitor's current details in the Web UI: state and each check at a glance."""
-    lines = [f"**state:** {state.state}"]
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h {seconds % 3600 // 60}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m {seconds % 60}s"
+    return f"{seconds}s"
+
+
+def _cell(text: str | None) -> str:
+    """A value inside a Markdown table cell: one line, no column breaks."""
+    return (text or "").replace("|", "\\|").replace("\n", " ")[:160]
+
+
+def details_markdown(state: SiteState, pol: PolicySettings, now: datetime) -> str:
+    """The monitor's current details in the Web UI: what an on-call engineer asks first (where
+    is traffic, can it fail over, which check is failing and why) without running a query."""
+    remaining = policy.cooldown_remaining(state, pol, now)
+    left = policy.failovers_left_today(state, pol, now)
+    records = ", ".join(f"{key} at **{side}**" for key, side in state.records.items())
+    lines = [
+        f"**State:** {state.state}" + (" (traffic is SPLIT)" if state.partial else ""),
+        f"**Records:** {records or 'not read yet'}",
+        f"**Cooldown:** {_duration(remaining) + ' left' if remaining > 0 else 'none'}"
+        f" · **Failovers left today:** {left} of {pol.max_failovers_per_day}"
+        f" · **Auto failover:** {'on' if pol.auto_failover else 'OFF'}",
+    ]
     if state.current:
-        lines.append(f"**running:** {state.current.direction} ({state.current.reason})")
+        op = state.current
+        lines.append(
+            f"**Running:** {op.direction} ({op.trigger}: {_cell(op.reason)}) `{op.workflow_id}`"
+        )
+    if state.last_refusal:
+        r = state.last_refusal
+        lines.append(f"**Last refusal:** {r.reason}: {_cell(r.message)}")
+    lines += ["", "| Check | Health | Failures in a row | Last error |", "|---|---|---|---|"]
     for c in state.checks.values():
-        mark = "ok" if c.is_healthy else "UNHEALTHY"
-        err = f" - {c.last_error}" if c.last_error else ""
-        lines.append(f"- {c.name}: {mark}{err}")
+        mark = "healthy" if c.is_healthy else "**UNHEALTHY**"
+        if not c.critical:
+            mark += " (not critical)"
+        lines.append(f"| {c.name} | {mark} | {c.consecutive_failures} | {_cell(c.last_error)} |")
     return "\n".join(lines)
+
+
+def operation_details(inp: FailoverInput) -> str:
+    """A failover workflow's static details: what it was asked to do, fixed at its start."""
+    records = ", ".join(f"{r.domain} {r.record_type}" for r in inp.records)
+    flags = [f for f, on in (("dry run", inp.dry_run), ("forced", inp.force)) if on]
+    return "\n".join(
+        [
+            f"**{inp.direction.capitalize()}** of site **{inp.site}**: "
+            f"{inp.from_ip} -> {inp.to_ip}",
+            f"**Trigger:** {inp.trigger}" + (f" ({', '.join(flags)})" if flags else ""),
+            f"**Reason:** {_cell(inp.reason)}",
+            f"**Records:** {records}",
+        ]
+    )
 
 
 def operation_summary(op: OperationRecord) -> dict[str, Any]:

@@ -50,12 +50,16 @@ class TemporalDevServer:
         fast: bool = True,
         log_file: str | Path | None = None,
         namespace: str = "default",
+        # The Failover* search attributes, registered at start (off: a bare server, as a
+        # production namespace is before its operator registers them).
+        search_attributes: bool = True,
     ) -> None:
         self.db_file = Path(db_file)
         self.ip = ip
         self.port = port or free_port(ip)
         self.ui_port = None if headless else (ui_port or free_port(ip))
         self.fast = fast
+        self.search_attributes = search_attributes
         self.namespace = namespace
         self.log_file = Path(log_file) if log_file else self.db_file.with_suffix(".log")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -92,7 +96,7 @@ class TemporalDevServer:
             cmd += ["--ui-port", str(self.ui_port), "--ui-ip", self.ip]
         else:
             cmd.append("--headless")
-        for key, kind in SEARCH_ATTRIBUTES.items():
+        for key, kind in SEARCH_ATTRIBUTES.items() if self.search_attributes else ():
             cmd += ["--search-attribute", f"{key}={kind}"]
         if self.fast:
             for key, value in FAST_DYNAMIC_CONFIG.items():

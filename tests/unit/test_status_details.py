@@ -1,0 +1,100 @@
+"""What the Web UI shows of a site and of a failover (the monitor's current details, a failover's
+static details), and the drill flag of an operator's request."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from genesis.failover.config import PolicySettings
+from genesis.failover.models import FailoverInput, OperationRequest, RecordRef
+from genesis.failover.state import CheckHealth, Decision, OperationRecord, SiteState
+from genesis.failover.status import details_markdown, operation_details
+
+T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+POLICY = PolicySettings(cooldown_seconds=300, max_failovers_per_day=5)
+
+
+def failed_over_site() -> SiteState:
+    s = SiteState(site="genesis", state="failed_over")
+    s.records = {"genesis.example.com/A": "backup", "api.example.com/A": "primary"}
+    s.checks["primary_api"] = CheckHealth(
+        name="primary_api",
+        is_healthy=False,
+        consecutive_failures=7,
+        last_error="HTTP 503 | upstream\nconnect error",
+    )
+    s.checks["primary_disk"] = CheckHealth(name="primary_disk", critical=False)
+    s.last_change_at = T0 - timedelta(seconds=100)
+    s.recent_failovers = [T0 - timedelta(hours=2), T0 - timedelta(seconds=120)]
+    s.last_refusal = Decision(
+        allowed=False, reason="cooldown", message="cooldown: 200s left", at=T0
+    )
+    return s
+
+
+def test_the_monitor_details_answer_the_on_call_questions_at_a_glance() -> None:
+    text = details_markdown(failed_over_site(), POLICY, T0)
+    assert "**State:** failed_over (traffic is SPLIT)" in text
+    assert "genesis.example.com/A at **backup**" in text
+    assert "api.example.com/A at **primary**" in text
+    assert "**Cooldown:** 3m 20s left" in text
+    assert "**Failovers left today:** 3 of 5" in text
+    assert "**Last refusal:** cooldown" in text
+    # One table row per check; an error's pipe and newline cannot break the table.
+    rows = [line for line in text.splitlines() if line.startswith("| primary_")]
+    assert len(rows) == 2
+    api = rows[0]
+    assert "**UNHEALTHY**" in api and "| 7 |" in api
+    assert "HTTP 503 \\| upstream connect error" in api
+    assert api.count(" | ") == 3  # exactly four columns
+    assert "healthy (not critical)" in rows[1]
+
+
+def test_a_quiet_site_says_no_cooldown_and_the_full_allowance() -> None:
+    s = SiteState(site="genesis")
+    s.checks["api"] = CheckHealth(name="api")
+    text = details_markdown(s, POLICY, T0)
+    assert "**Cooldown:** none" in text
+    assert "**Failovers left today:** 5 of 5" in text
+    assert "**Records:** not read yet" in text
+    assert "Running" not in text
+
+
+def test_a_running_operation_is_named_with_its_workflow_id() -> None:
+    s = SiteState(site="genesis", state="failing_over")
+    s.current = OperationRecord(
+        workflow_id="failover-genesis-1",
+        direction="failover",
+        trigger="automatic",
+        reason="primary_api unhealthy",
+        started_at=T0,
+    )
+    text = details_markdown(s, POLICY, T0)
+    assert "**Running:** failover (automatic: primary_api unhealthy) `failover-genesis-1`" in text
+
+
+def test_a_failover_states_what_it_was_asked_to_do() -> None:
+    inp = FailoverInput(
+        site="genesis",
+        direction="failback",
+        trigger="drill",
+        reason="monthly drill",
+        dry_run=True,
+        primary_ip="1.2.3.4",
+        backup_ip="5.6.7.8",
+        provider="rfc2136",
+        records=[RecordRef(domain="genesis.example.com", record_type="A", ttl=60)],
+    )
+    text = operation_details(inp)
+    assert "**Failback** of site **genesis**: 5.6.7.8 -> 1.2.3.4" in text
+    assert "**Trigger:** drill (dry run)" in text
+    assert "genesis.example.com A" in text
+
+
+def test_a_drill_is_always_a_dry_run() -> None:
+    assert OperationRequest(reason="drill", dry_run=True, drill=True).drill
+    with pytest.raises(ValidationError, match="drill.*dry_run"):
+        OperationRequest(reason="drill", drill=True)
