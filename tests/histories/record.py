@@ -20,6 +20,7 @@ FailoverWorkflow of the failback).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sys
 import uuid
@@ -40,6 +41,10 @@ async def record(prefix: Path) -> None:
         data_converter=pydantic_data_converter,
     )
     try:
+        with contextlib.suppress(ImportError):  # versions before issue 5 set no attributes
+            from worker.attributes import register_search_attributes
+
+            await register_search_attributes(env.client)
         lab = Lab(env.client, f"tq-{uuid.uuid4().hex[:8]}", env)
 
         async def stop_trading() -> str:
