@@ -236,7 +236,7 @@ class MonitorWorkflow:
                         ),
                         start_to_close_timeout=timedelta(seconds=15),
                         schedule_to_close_timeout=timedelta(minutes=2),
-                        summary=f"read {rec.domain}",
+                        summary=f"read {rec.domain} {rec.record_type} at {rec.provider}",
                     )
                     for rec in self._plan.records
                 )
