@@ -17,6 +17,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities import (
@@ -33,6 +34,7 @@ from genesis.failover.notify import Notifiers, build_notifiers
 from genesis.failover.plan import MonitorInput, MonitorPlan, build_monitor_plan
 from genesis.failover.secrets import known_secrets
 from worker.attributes import checked_search_attributes
+from worker.metrics import metrics_runtime
 from workflows.failover import FailoverWorkflow
 from workflows.monitor import MonitorWorkflow
 
@@ -41,9 +43,10 @@ log = logging.getLogger("genesis.failover.worker")
 WORKFLOWS: Sequence[type] = (MonitorWorkflow, FailoverWorkflow)
 
 
-async def connect(address: str, namespace: str) -> Client:
+async def connect(address: str, namespace: str, *, runtime: Runtime | None = None) -> Client:
+    """``runtime``: the one serving the worker's metrics (worker/metrics.py); None: the SDK's."""
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
+        address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
     )
 
 
@@ -156,7 +159,11 @@ async def run_worker(
     """The production path: hooks imported from the config, secrets from the environment."""
     clients = build_site_clients(config, os.environ)
     try:
-        client = await connect(config.temporal.address, config.temporal.namespace)
+        client = await connect(
+            config.temporal.address,
+            config.temporal.namespace,
+            runtime=metrics_runtime(config.metrics, site=config.site.name),
+        )
         await serve(
             client,
             build_monitor_plan(config, clients.hooks),

@@ -7,8 +7,8 @@ Secrets never appear in the file: only the NAME of the environment variable that
 (``*_env`` keys), resolved by the worker process when it builds its clients.
 
 One module per section, by meaning: ``site`` (Temporal, site, policy), ``checks``, ``dns``
-(providers, records, propagation), ``hooks``, ``gates``, ``notifications``; ``base`` holds the
-shared validators and ``loader`` the root model. Import from here.
+(providers, records, propagation), ``hooks``, ``gates``, ``notifications``, ``metrics``; ``base``
+holds the shared validators and ``loader`` the root model. Import from here.
 """
 
 from genesis.failover.config.base import (
@@ -41,6 +41,7 @@ from genesis.failover.config.loader import (
     monitor_workflow_id,
     parse_config,
 )
+from genesis.failover.config.metrics import MetricsSettings
 from genesis.failover.config.notifications import (
     ALL_EVENTS,
     PAGERDUTY_DEFAULT_EVENTS,
@@ -75,6 +76,7 @@ __all__ = [
     "FailoverConfig",
     "HookConfig",
     "HooksSettings",
+    "MetricsSettings",
     "NotificationsSettings",
     "PagerDutySettings",
     "PolicySettings",

@@ -17,6 +17,7 @@ from genesis.failover.config.checks import CheckConfig
 from genesis.failover.config.dns import DnsSettings, PropagationSettings
 from genesis.failover.config.gates import GatesSettings
 from genesis.failover.config.hooks import HooksSettings
+from genesis.failover.config.metrics import MetricsSettings
 from genesis.failover.config.notifications import NotificationsSettings
 from genesis.failover.config.site import PolicySettings, SiteSettings, TemporalSettings
 from genesis.failover.errors import ConfigError
@@ -32,6 +33,7 @@ class FailoverConfig(StrictModel):
     hooks: HooksSettings = Field(default_factory=lambda: HooksSettings())
     gates: GatesSettings = Field(default_factory=lambda: GatesSettings())
     notifications: NotificationsSettings = Field(default_factory=lambda: NotificationsSettings())
+    metrics: MetricsSettings = Field(default_factory=lambda: MetricsSettings())
 
     @model_validator(mode="after")
     def _unique_checks(self) -> FailoverConfig:
