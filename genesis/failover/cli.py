@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from genesis.failover import render
 from genesis.failover.config import FailoverConfig, load_config, monitor_workflow_id
 from genesis.failover.errors import ConfigError, FailoverError
+from genesis.failover.models import Direction
 
 DEFAULT_CONFIG = "genesis-failover.toml"
 
@@ -44,6 +46,21 @@ def _ttl_seconds(text: str) -> int:
     if not 1 <= value <= 86400:
         raise argparse.ArgumentTypeError(f"--lower-ttl must be 1-86400 seconds, got {value}")
     return value
+
+
+def _positive_count(name: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be a whole number, got {text!r}"
+            ) from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be 1 or more, got {value}")
+        return value
+
+    return parse
 
 
 def _common(*, top: bool) -> argparse.ArgumentParser:
@@ -96,12 +113,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "worker", parents=[common], help="run the worker; make sure the monitor is running"
     )
-    sub.add_parser("status", parents=[common], help="failover state and health")
-    fo = sub.add_parser("failover", parents=[common], help="fail over to the backup")
+    sub.add_parser(
+        "status",
+        parents=[common],
+        help="where traffic is, each check's health, cooldown, failovers left, what is running",
+    )
+    fo = sub.add_parser(
+        "failover",
+        parents=[common],
+        help="fail over to the backup, showing each step as it completes",
+        description="Progress goes to stdout, or to stderr with --json (stdout is then the "
+        "result's JSON only).",
+    )
     fo.add_argument("--reason", required=True, type=_positive_reason)
     fo.add_argument("--dry-run", action="store_true", help="plan only: no writes, no hooks")
     fo.add_argument("--force", action="store_true", help="skip policy gates (cooldown, limit)")
-    fb = sub.add_parser("failback", parents=[common], help="return traffic to the primary")
+    fb = sub.add_parser(
+        "failback",
+        parents=[common],
+        help="return traffic to the primary, showing each step as it completes",
+        description="Progress goes to stdout, or to stderr with --json (stdout is then the "
+        "result's JSON only).",
+    )
     fb.add_argument("--reason", default="manual failback", type=_positive_reason)
     fb.add_argument("--dry-run", action="store_true")
     fb.add_argument("--force", action="store_true", help="even if the primary is unhealthy")
@@ -113,7 +146,26 @@ def build_parser() -> argparse.ArgumentParser:
             help="planned switch: lower the records' TTL to SECONDS, wait out the old TTL, "
             "switch, then restore the TTL",
         )
-    sub.add_parser("history", parents=[common], help="past failovers and failbacks")
+    history = sub.add_parser(
+        "history", parents=[common], help="past failovers and failbacks, oldest first"
+    )
+    history.add_argument(
+        "--limit",
+        type=_positive_count("--limit"),
+        metavar="N",
+        help="only the N most recent",
+    )
+    drill = sub.add_parser(
+        "drill",
+        parents=[common],
+        help="the monthly drill: a dry-run failover and failback, and a report; exit 0 when "
+        "both would succeed",
+        description="Runs a dry-run failover, then a dry-run failback (trigger 'drill': no "
+        "DNS write, no side-effecting hook, no notification, no cooldown) and reports what each "
+        "would do. Exit 0 when both would succeed, 1 otherwise. Progress goes to stdout, or to "
+        "stderr with --json.",
+    )
+    drill.add_argument("--reason", default="monthly drill", type=_positive_reason)
     return parser
 
 
@@ -196,12 +248,12 @@ def cmd_worker(args: argparse.Namespace, config: FailoverConfig) -> int:
 # --- commands that talk to the monitor -----------------------------------------------------------
 
 
-async def _monitor(config: FailoverConfig) -> Any:
+async def _connect(config: FailoverConfig) -> Any:
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
 
     try:
-        client = await Client.connect(
+        return await Client.connect(
             config.temporal.address,
             namespace=config.temporal.namespace,
             data_converter=pydantic_data_converter,
@@ -210,13 +262,12 @@ async def _monitor(config: FailoverConfig) -> Any:
         raise OperationFailed(
             f"cannot reach Temporal at {config.temporal.address}: {exc}"
         ) from None
-    return client.get_workflow_handle(monitor_workflow_id(config.site.name))
 
 
-async def _query(config: FailoverConfig, name: str) -> Any:
+async def _query(client: Any, config: FailoverConfig, name: str) -> Any:
     from temporalio.service import RPCError
 
-    handle = await _monitor(config)
+    handle = client.get_workflow_handle(monitor_workflow_id(config.site.name))
     try:
         return await handle.query(name)
     except RPCError as exc:
@@ -226,18 +277,109 @@ async def _query(config: FailoverConfig, name: str) -> Any:
 
 
 def cmd_status(args: argparse.Namespace, config: FailoverConfig) -> int:
-    status = asyncio.run(_query(config, "status"))
-    _print(args, status, render.status_text)
+    from genesis.failover.progress import current_steps
+
+    async def read() -> dict[str, Any]:
+        client = await _connect(config)
+        status: dict[str, Any] = await _query(client, config, "status")
+        op = status.get("current_operation")
+        if op:
+            # Extends the status shape: the running operation's steps so far.
+            op["progress"] = await current_steps(client, op["workflow_id"])
+        return status
+
+    status = asyncio.run(read())
+    _print(args, status, lambda s: render.status_text(s, config))
     return 0
 
 
 def cmd_history(args: argparse.Namespace, config: FailoverConfig) -> int:
-    items = asyncio.run(_query(config, "history"))
+    from temporalio.service import RPCError
+
+    from genesis.failover.progress import match_runs, run_ids
+
+    async def read() -> list[dict[str, Any]]:
+        client = await _connect(config)
+        items: list[dict[str, Any]] = await _query(client, config, "history")
+        if args.limit:
+            items = items[-args.limit :]
+        # Every operation of a site shares one workflow id; the run id (from the server's
+        # visibility store) is what `temporal workflow show --run-id` needs to open one.
+        ids = {i["workflow_id"] for i in items}
+        try:
+            for wid in ids:
+                match_runs(
+                    [i for i in items if i["workflow_id"] == wid], await run_ids(client, wid)
+                )
+        except (RPCError, TimeoutError):
+            pass  # the list stands without run ids
+        return items
+
+    items = asyncio.run(read())
     _print(args, items, render.history_text)
     return 0
 
 
-def _operation(direction: str) -> Callable[[argparse.Namespace, FailoverConfig], int]:
+def _progress_stream(args: argparse.Namespace) -> Any:
+    # With --json, stdout is the result's JSON and nothing else: a script pipes it to jq.
+    return sys.stderr if args.json else sys.stdout
+
+
+def _printer(args: argparse.Namespace) -> Callable[[Any], None]:
+    stream = _progress_stream(args)
+
+    def emit(line: Any) -> None:
+        print(render.progress_line(line.seconds, line.text, line.ok, stream=stream), file=stream)
+        stream.flush()
+
+    return emit
+
+
+async def _watched(
+    client: Any,
+    config: FailoverConfig,
+    direction: Direction,
+    req: Any,
+    args: argparse.Namespace,
+    *,
+    began: float | None = None,
+) -> Any:
+    """Run one operation through the monitor's update, printing its progress as it goes."""
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.exceptions import ApplicationError
+    from temporalio.service import RPCError
+
+    from genesis.failover.progress import run_operation
+
+    stream = _progress_stream(args)
+    kind = "drill " if req.drill else ("dry-run " if req.dry_run else "")
+    print(f"{kind}{direction} of site {config.site.name}: asking the monitor...", file=stream)
+    stream.flush()
+    try:
+        return await run_operation(
+            client, config.site.name, direction, req, _printer(args), began=began
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        msg = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+        raise OperationFailed(f"{direction} {msg}") from None
+    except RPCError as exc:
+        raise OperationFailed(
+            f"cannot reach {monitor_workflow_id(config.site.name)}: {exc.message} "
+            "(is `genesis-failover worker` running?)"
+        ) from None
+
+
+def _still_running(direction: str) -> None:
+    # Ctrl-C stops the watching, not the operation: it is durable in Temporal.
+    print(
+        f"\ngenesis-failover: stopped watching; the {direction} goes on "
+        "(see `genesis-failover status`)",
+        file=sys.stderr,
+    )
+
+
+def _operation(direction: Direction) -> Callable[[argparse.Namespace, FailoverConfig], int]:
     def command(args: argparse.Namespace, config: FailoverConfig) -> int:
         from genesis.failover.models import OperationRequest
 
@@ -247,37 +389,47 @@ def _operation(direction: str) -> Callable[[argparse.Namespace, FailoverConfig],
             force=args.force,
             lower_ttl_seconds=args.lower_ttl,
         )
-        result = asyncio.run(_request(config, direction, req))
+
+        async def run() -> Any:
+            return await _watched(await _connect(config), config, direction, req, args)
+
+        try:
+            result = asyncio.run(run()).model_dump(mode="json")
+        except KeyboardInterrupt:
+            _still_running(direction)
+            return 130
+        if not args.json:
+            print()
         _print(args, result, render.result_text)
         return 0 if result.get("success") else 1
 
     return command
 
 
-async def _request(config: FailoverConfig, direction: str, req: Any) -> dict[str, Any]:
-    from temporalio.client import WorkflowUpdateFailedError
-    from temporalio.exceptions import ApplicationError
-    from temporalio.service import RPCError
+def cmd_drill(args: argparse.Namespace, config: FailoverConfig) -> int:
+    from genesis.failover import drill
+    from genesis.failover.models import OperationRequest
 
-    from workflows.monitor import MonitorWorkflow
+    req = OperationRequest(reason=args.reason, dry_run=True, drill=True)
 
-    handle = await _monitor(config)
-    update = (
-        MonitorWorkflow.request_failover
-        if direction == "failover"
-        else MonitorWorkflow.request_failback
-    )
+    async def run() -> tuple[Any, Any]:
+        client = await _connect(config)
+        began = time.monotonic()
+        failover = await _watched(client, config, "failover", req, args, began=began)
+        failback = await _watched(client, config, "failback", req, args, began=began)
+        return failover, failback
+
     try:
-        result = await handle.execute_update(update, req)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        msg = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-        raise OperationFailed(f"{direction} {msg}") from None
-    except RPCError as exc:
-        raise OperationFailed(
-            f"cannot reach {handle.id}: {exc.message} (is `genesis-failover worker` running?)"
-        ) from None
-    return result.model_dump(mode="json")
+        failover, failback = asyncio.run(run())
+    except KeyboardInterrupt:
+        _still_running("drill")
+        return 130
+    if args.json:
+        print(json.dumps(drill.report(failover, failback), indent=2, default=str))
+    else:
+        print()
+        print(drill.report_text(failover, failback, verification=render.verification_text(config)))
+    return 0 if not drill.problems(failover, failback) else 1
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, FailoverConfig], int]] = {
@@ -289,6 +441,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, FailoverConfig], int]] = {
     "failover": _operation("failover"),
     "failback": _operation("failback"),
     "history": cmd_history,
+    "drill": cmd_drill,
 }
 
 
