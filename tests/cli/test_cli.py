@@ -366,6 +366,11 @@ def test_a_bad_tsig_secret_names_the_variable_not_the_value(good: Path) -> None:
             ["failback", "--lower-ttl", "soon"],
             "--lower-ttl must be a whole number of seconds, got 'soon'",
         ),
+        (["history", "--limit", "0"], "argument --limit: --limit must be 1 or more, got 0"),
+        (["history", "--limit", "ten"], "--limit must be a whole number, got 'ten'"),
+        (["drill", "--reason", " "], "argument --reason: --reason must not be empty"),
+        (["drill", "--force"], "unrecognized arguments: --force"),
+        (["status", "--watch"], "unrecognized arguments: --watch"),
     ],
     ids=[
         "no-reason",
@@ -376,6 +381,11 @@ def test_a_bad_tsig_secret_names_the_variable_not_the_value(good: Path) -> None:
         "none",
         "zero-ttl",
         "word-ttl",
+        "zero-limit",
+        "word-limit",
+        "blank-drill-reason",
+        "drill-is-never-forced",
+        "unknown-option",
     ],
 )
 def test_argument_errors_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:
@@ -479,8 +489,14 @@ def test_check_json_lists_results(tmp_path: Path, http_target: str) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["status"], ["history", "--json"], ["failover", "--reason", "drill", "--dry-run"]],
-    ids=["status", "history", "failover"],
+    [
+        ["status"],
+        ["history", "--json"],
+        ["failover", "--reason", "drill", "--dry-run"],
+        ["failback", "--json"],
+        ["drill"],
+    ],
+    ids=["status", "history", "failover", "failback-json", "drill"],
 )
 def test_unreachable_temporal_exits_1_quickly(tmp_path: Path, args: list[str]) -> None:
     address = f"127.0.0.1:{free_port()}"
