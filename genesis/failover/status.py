@@ -54,9 +54,9 @@ def _duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def _cell(text: str | None) -> str:
-    """A value inside a Markdown table cell: one line, no column breaks."""
-    return (text or "").replace("|", "\\|").replace("\n", " ")[:160]
+def _line(text: str | None) -> str:
+    """A value on one Markdown line (an error may span lines)."""
+    return " ".join((text or "").split())[:160]
 
 
 def details_markdown(state: SiteState, pol: PolicySettings, now: datetime) -> str:
@@ -75,17 +75,20 @@ def details_markdown(state: SiteState, pol: PolicySettings, now: datetime) -> st
     if state.current:
         op = state.current
         lines.append(
-            f"**Running:** {op.direction} ({op.trigger}: {_cell(op.reason)}) `{op.workflow_id}`"
+            f"**Running:** {op.direction} ({op.trigger}: {_line(op.reason)}) `{op.workflow_id}`"
         )
     if state.last_refusal:
         r = state.last_refusal
-        lines.append(f"**Last refusal:** {r.reason}: {_cell(r.message)}")
-    lines += ["", "| Check | Health | Failures in a row | Last error |", "|---|---|---|---|"]
+        lines.append(f"**Last refusal:** {r.reason}: {_line(r.message)}")
+    # One bullet per check: the Web UI draws Markdown tables without borders or spacing.
+    lines += ["", "**Checks:**"]
     for c in state.checks.values():
         mark = "healthy" if c.is_healthy else "**UNHEALTHY**"
         if not c.critical:
             mark += " (not critical)"
-        lines.append(f"| {c.name} | {mark} | {c.consecutive_failures} | {_cell(c.last_error)} |")
+        fails = f", {c.consecutive_failures} failures in a row" if c.consecutive_failures else ""
+        error = f": {_line(c.last_error)}" if c.last_error and not c.is_healthy else ""
+        lines.append(f"- {c.name}: {mark}{fails}{error}")
     return "\n".join(lines)
 
 
@@ -98,7 +101,7 @@ def operation_details(inp: FailoverInput) -> str:
             f"**{inp.direction.capitalize()}** of site **{inp.site}**: "
             f"{inp.from_ip} -> {inp.to_ip}",
             f"**Trigger:** {inp.trigger}" + (f" ({', '.join(flags)})" if flags else ""),
-            f"**Reason:** {_cell(inp.reason)}",
+            f"**Reason:** {_line(inp.reason)}",
             f"**Records:** {records}",
         ]
     )
