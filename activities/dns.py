@@ -13,6 +13,7 @@ import time
 from temporalio import activity
 
 from activities._errors import to_application_error
+from activities._metrics import record_propagation
 from activities.payloads import PropagationInput, PropagationResult, SetTtlInput, SwitchDnsInput
 from genesis.failover.dns import DNSProvider, DNSProviders, verify_dns_propagation
 from genesis.failover.dns.authoritative import authoritative_nameservers
@@ -88,7 +89,8 @@ class DnsActivities:
         Polling inside one heartbeating activity costs three history events whatever the number
         of polls; if the worker dies, the heartbeat timeout hands the poll to another worker.
         """
-        deadline = time.monotonic() + inp.deadline_seconds
+        started = time.monotonic()
+        deadline = started + inp.deadline_seconds
         provider = self._provider(inp.provider) if inp.change_id else None
         live: bool | None = None if provider is None else False
         # None: the zone's authoritative nameservers, found on the first poll that can.
@@ -125,6 +127,9 @@ class DnsActivities:
                 and all(answers.get(ns, False) for ns in nameservers)
             )
             activity.heartbeat({"provider_live": live, **answers})
+            if complete:
+                seconds = time.monotonic() - started
+                record_propagation(seconds, inp.provider or self._providers.default)
             if complete or time.monotonic() + inp.poll_seconds > deadline:
                 return PropagationResult(
                     nameservers=answers,

@@ -12,6 +12,7 @@ import socket
 
 from temporalio import activity
 
+from activities._metrics import record_probes
 from activities.payloads import ProbeBatchInput, ProbeBatchResult
 from genesis.failover.probes import run_probes
 
@@ -24,4 +25,5 @@ class ProbeActivities:
     async def probe_checks(self, inp: ProbeBatchInput) -> ProbeBatchResult:
         origin = f"{self._origin}/{activity.info().task_queue}"
         results = await run_probes(inp.checks, origin=origin)
+        record_probes(inp.checks, results)
         return ProbeBatchResult(results=results)

@@ -1,0 +1,34 @@
+"""Our activities' metrics, recorded through ``activity.metric_meter()``: the worker's Runtime
+exports them beside the SDK's own (a no-op meter when metrics are off).
+
+The meter already labels everything with the namespace, task queue and activity type, and the
+Runtime with the site; these add only bounded labels from the config (never an error message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from temporalio import activity
+
+from genesis.failover.config import CheckConfig
+from genesis.failover.metrics import PROBE_DURATION, PROBES, PROPAGATION_DURATION
+from genesis.failover.models import ProbeResult
+
+
+def record_probes(checks: Iterable[CheckConfig], results: Iterable[ProbeResult]) -> None:
+    meter = activity.metric_meter()
+    duration = meter.create_histogram_float(PROBE_DURATION.name, PROBE_DURATION.help)
+    probes = meter.create_counter(PROBES.name, PROBES.help)
+    check_types = {c.name: c.check_type for c in checks}
+    for r in results:
+        labels = {"check": r.check_name, "check_type": check_types.get(r.check_name, "")}
+        duration.record(r.latency_ms / 1000, labels)
+        probes.add(1, {**labels, "result": "ok" if r.healthy else "fail"})
+
+
+def record_propagation(seconds: float, provider: str) -> None:
+    """A complete propagation check: every nameserver answered the new address."""
+    activity.metric_meter().create_histogram_float(
+        PROPAGATION_DURATION.name, PROPAGATION_DURATION.help
+    ).record(seconds, {"provider": provider})
