@@ -2,6 +2,12 @@
 
 Exit codes: 0 success, 1 operation failed or refused (or Temporal unreachable), 2 bad input or
 config, with a message naming the field and the value.
+
+Output: stdout is the answer (a table, or JSON with ``--json``). ``failover``, ``failback`` and
+``drill`` also show their progress while they run (steps as they complete, nameservers as they
+confirm): on stdout before the summary, or on stderr with ``--json`` so stdout stays one JSON
+document. Colour only on a terminal, never with NO_COLOR set. Ctrl-C while watching stops the
+watching, not the operation (exit 130).
 """
 
 from __future__ import annotations
