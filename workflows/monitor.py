@@ -363,6 +363,7 @@ class MonitorWorkflow:
                     at=workflow.now(),
                 )
             ) from None
+        op.run_id = handle.first_execution_run_id
         now = workflow.now()
         if counts:
             self._state.state = "failing_over" if op.direction == "failover" else "failing_back"

@@ -311,7 +311,8 @@ def cmd_history(args: argparse.Namespace, config: FailoverConfig) -> int:
             items = items[-args.limit :]
         # Every operation of a site shares one workflow id; the run id (from the server's
         # visibility store) is what `temporal workflow show --run-id` needs to open one.
-        ids = {i["workflow_id"] for i in items}
+        # Operations recorded before the monitor kept run ids are matched by start time.
+        ids = {i["workflow_id"] for i in items if not i.get("run_id")}
         try:
             for wid in ids:
                 match_runs(

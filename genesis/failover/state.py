@@ -63,6 +63,8 @@ class OperationRecord(Model):
     """One failover or failback, in the monitor's history."""
 
     workflow_id: str
+    # Every operation of a site shares the workflow id; the run id opens this one.
+    run_id: str | None = None
     direction: Direction
     trigger: Trigger
     reason: str

@@ -24,6 +24,7 @@ def check_status(c: CheckHealth) -> dict[str, Any]:
         "consecutive_successes": c.consecutive_successes,
         "last_checked": _iso(c.last_checked),
         "last_latency_ms": c.last_latency_ms,
+        "healthy_since": _iso(c.healthy_since),
         "total_probes": c.total_probes,
         "total_failures": c.total_failures,
         "probes_lost": c.probes_lost,
@@ -110,6 +111,7 @@ def operation_details(inp: FailoverInput) -> str:
 def operation_summary(op: OperationRecord) -> dict[str, Any]:
     return {
         "workflow_id": op.workflow_id,
+        "run_id": op.run_id,
         "direction": op.direction,
         "trigger": op.trigger,
         "reason": op.reason,
