@@ -220,7 +220,12 @@ def cmd_check(args: argparse.Namespace, config: FailoverConfig) -> int:
 
 
 def cmd_dev(args: argparse.Namespace, config: FailoverConfig) -> int:
+    import logging
+
     from genesis.failover.dev import run_dev
+
+    # Warnings and errors only: dev's own lines (addresses, commands) must stay readable.
+    _log_to_stderr(logging.WARNING)
 
     return asyncio.run(
         run_dev(
@@ -235,10 +240,23 @@ def cmd_dev(args: argparse.Namespace, config: FailoverConfig) -> int:
     )
 
 
+def _log_to_stderr(level: int) -> None:
+    """The worker's log (a missing search attribute, a probe batch lost, each failover's
+    outcome) with timestamps, for journald or a terminal."""
+    import logging
+
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
 def cmd_worker(args: argparse.Namespace, config: FailoverConfig) -> int:
+    import logging
     import signal
 
     from worker.main import run_worker
+
+    _log_to_stderr(logging.INFO)
 
     async def run() -> None:
         stop = asyncio.Event()
