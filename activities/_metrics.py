@@ -24,7 +24,9 @@ def record_probes(checks: Iterable[CheckConfig], results: Iterable[ProbeResult])
     for r in results:
         labels = {"check": r.check_name, "check_type": check_types.get(r.check_name, "")}
         duration.record(r.latency_ms / 1000, labels)
-        probes.add(1, {**labels, "result": "ok" if r.healthy else "fail"})
+        # The other result at 0: the first failure must be an increase, not a new series.
+        probes.add(1 if r.healthy else 0, {**labels, "result": "ok"})
+        probes.add(0 if r.healthy else 1, {**labels, "result": "fail"})
 
 
 def record_propagation(seconds: float, provider: str) -> None:

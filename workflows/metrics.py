@@ -29,15 +29,23 @@ with workflow.unsafe.imports_passed_through():
         FAILOVERS_LAST_24H,
         FAILOVERS_LEFT_TODAY,
         LAST_FAILOVER_TIMESTAMP,
+        MONITOR_LOOP_TIMESTAMP,
         OPERATION_DURATION,
         OPERATIONS,
         STATE,
         TIME_SINCE_LAST_FAILOVER,
     )
-    from genesis.failover.models import FailoverResult, MonitorState
+    from genesis.failover.models import Direction, FailoverResult, MonitorState, Outcome, Trigger
     from genesis.failover.state import OperationRecord, SiteState
 
 STATES: tuple[str, ...] = get_args(MonitorState)
+# Every label set of the operations counter (2 x 3 x 6 = 36 series per site), created at 0.
+OPERATION_LABELS: tuple[dict[str, str], ...] = tuple(
+    {"direction": d, "trigger": t, "outcome": o}
+    for d in get_args(Direction)
+    for t in get_args(Trigger)
+    for o in get_args(Outcome)
+)
 
 
 def observe_site(state: SiteState, now: datetime, policy: PolicySettings | None = None) -> None:
@@ -56,6 +64,13 @@ def observe_site(state: SiteState, now: datetime, policy: PolicySettings | None 
     current = meter.create_gauge(STATE.name, STATE.help)
     for name in STATES:
         current.set(1 if name == state.state else 0, {"state": name})
+    meter.create_gauge_float(MONITOR_LOOP_TIMESTAMP.name, MONITOR_LOOP_TIMESTAMP.help).set(
+        _unix(now)
+    )
+    # Adding 0 creates the series: the first failover is then an increase() from 0 to 1.
+    operations = meter.create_counter(OPERATIONS.name, OPERATIONS.help)
+    for labels in OPERATION_LABELS:
+        operations.add(0, labels)
 
     if state.last_failover is not None:
         meter.create_gauge_float(LAST_FAILOVER_TIMESTAMP.name, LAST_FAILOVER_TIMESTAMP.help).set(

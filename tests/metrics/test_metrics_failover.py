@@ -111,11 +111,12 @@ async def test_worker_metrics_probes_health_failover_and_propagation(
         assert (
             m.value("genesis_failover_probes_total", check="primary_api", result="ok") or 0
         ) >= 2
-        assert m.value("genesis_failover_probes_total", check="primary_api", result="fail") is None
+        # The other result exists at 0, so the first failure shows in increase().
+        assert m.value("genesis_failover_probes_total", check="primary_api", result="fail") == 0
         assert (
             m.value("genesis_failover_probes_total", check="closed_port", result="fail") or 0
         ) >= 2
-        assert m.value("genesis_failover_probes_total", check="closed_port", result="ok") is None
+        assert m.value("genesis_failover_probes_total", check="closed_port", result="ok") == 0
         # The site on every metric, ours and the SDK's (a global tag of the worker's Runtime).
         assert {s.labels.get("site") for s in m.samples} == {site}
         assert m.value("genesis_failover_check_healthy", check="primary_api", critical="true") == 1
@@ -128,6 +129,11 @@ async def test_worker_metrics_probes_health_failover_and_propagation(
         )
         assert m.value("genesis_failover_state", state="normal") == 1
         assert m.value("genesis_failover_state", state="failed_over") == 0
+        loop = m.value("genesis_failover_monitor_last_loop_timestamp_seconds")
+        assert loop is not None and abs(time.time() - loop) < 5
+        # Every direction x trigger x outcome at 0 before any operation.
+        assert len(m.matching("genesis_failover_operations_total")) == 36
+        assert m.value("genesis_failover_operations_total") == 0
 
         # A dry run is counted as one, and is not a failover.
         dry = await request(handle, "failover", reason="metrics drill", dry_run=True)
@@ -167,6 +173,7 @@ async def test_worker_metrics_probes_health_failover_and_propagation(
         )
         assert succeeded == 1
         assert m.value("genesis_failover_operations_total", outcome="succeeded") == 1
+        assert m.value("genesis_failover_operations_total") == 2, "the dry run and the failover"
         assert (
             m.value("genesis_failover_operation_duration_seconds_count", outcome="succeeded") == 1
         )
