@@ -48,11 +48,18 @@ OPERATION_LABELS: tuple[dict[str, str], ...] = tuple(
 )
 
 
-def observe_site(state: SiteState, now: datetime, policy: PolicySettings | None = None) -> None:
-    """Gauges of the site as it is now: each check's health, the state, time since failover.
+def start_counters() -> None:
+    """Create every operations series at 0 (once per run): the first failover is then an
+    increase() from 0 to 1, which an alert sees, instead of a series that appears at 1."""
+    operations = workflow.metric_meter().create_counter(OPERATIONS.name, OPERATIONS.help)
+    for labels in OPERATION_LABELS:
+        operations.add(0, labels)
 
-    With the monitor's ``policy``, also the cooldown remaining and the failovers the daily limit
-    still allows (the two numbers that say whether an automatic failover could happen now)."""
+
+def observe_site(state: SiteState, now: datetime, policy: PolicySettings) -> None:
+    """Gauges of the site as it is now: each check's health, the state, time since failover,
+    and the cooldown remaining and failovers left today (whether an automatic failover could
+    happen now)."""
     meter = workflow.metric_meter()
     healthy = meter.create_gauge(CHECK_HEALTHY.name, CHECK_HEALTHY.help)
     failures = meter.create_gauge(CHECK_CONSECUTIVE_FAILURES.name, CHECK_CONSECUTIVE_FAILURES.help)
@@ -67,11 +74,6 @@ def observe_site(state: SiteState, now: datetime, policy: PolicySettings | None 
     meter.create_gauge_float(MONITOR_LOOP_TIMESTAMP.name, MONITOR_LOOP_TIMESTAMP.help).set(
         _unix(now)
     )
-    # Adding 0 creates the series: the first failover is then an increase() from 0 to 1.
-    operations = meter.create_counter(OPERATIONS.name, OPERATIONS.help)
-    for labels in OPERATION_LABELS:
-        operations.add(0, labels)
-
     if state.last_failover is not None:
         meter.create_gauge_float(LAST_FAILOVER_TIMESTAMP.name, LAST_FAILOVER_TIMESTAMP.help).set(
             _unix(state.last_failover)
@@ -82,13 +84,12 @@ def observe_site(state: SiteState, now: datetime, policy: PolicySettings | None 
     meter.create_gauge(FAILOVERS_LAST_24H.name, FAILOVERS_LAST_24H.help).set(
         site_policy.failovers_in_window(state, now)
     )
-    if policy is not None:
-        meter.create_gauge(FAILOVERS_LEFT_TODAY.name, FAILOVERS_LEFT_TODAY.help).set(
-            site_policy.failovers_left_today(state, policy, now)
-        )
-        meter.create_gauge_float(COOLDOWN_REMAINING.name, COOLDOWN_REMAINING.help).set(
-            site_policy.cooldown_remaining(state, policy, now)
-        )
+    meter.create_gauge(FAILOVERS_LEFT_TODAY.name, FAILOVERS_LEFT_TODAY.help).set(
+        site_policy.failovers_left_today(state, policy, now)
+    )
+    meter.create_gauge_float(COOLDOWN_REMAINING.name, COOLDOWN_REMAINING.help).set(
+        site_policy.cooldown_remaining(state, policy, now)
+    )
 
 
 def observe_operation(op: OperationRecord, result: FailoverResult) -> None:

@@ -87,6 +87,7 @@ class MonitorWorkflow:
         workflow.logger.info(
             "monitoring site %s (%d checks)", self._plan.site, len(self._plan.checks)
         )
+        metrics.start_counters()
         if not self._state.records:
             # A new monitor (or one re-created on an empty server) asks DNS where traffic goes
             # instead of assuming "normal": a site already on its backup must not look healthy
@@ -104,7 +105,6 @@ class MonitorWorkflow:
                 self._launch_due_probes(now)
             self._evaluate(now)
             self._show()
-            metrics.observe_site(self._state, workflow.now())
             self._wake = False
             try:
                 if draining:
@@ -134,7 +134,7 @@ class MonitorWorkflow:
                 ]
             )
             self._indexed_state = self._state.state
-        metrics.observe_site(self._state, now)
+        metrics.observe_site(self._state, now, self._plan.policy)
 
     def _indexing(self) -> bool:
         return self._plan.search_attributes and workflow.patched(attributes.PATCH)

@@ -161,6 +161,8 @@ async def run_dev(
                 f"  monitor: {server.ui_url}/namespaces/{config.temporal.namespace}"
                 f"/workflows/failover-monitor-{site}"
             )
+        if config.metrics.url:
+            print(f"  metrics: {config.metrics.url}")
         for line in the_lab.describe() if the_lab else []:
             print(line)
         # If the configured address was busy, the other commands need to be told where we are.

@@ -387,6 +387,7 @@ def config_summary(config: FailoverConfig) -> str:
         f"dns: {', '.join(c.dns.providers_used)}; records "
         + ", ".join(f"{r.domain} {r.record_type} at {c.dns.provider_of(r)}" for r in c.dns.records),
         "propagation: " + verification_text(c),
+        f"metrics: {c.metrics.url or 'off (set [metrics] prometheus_address)'}",
         "",
         table(
             ["CHECK", "TYPE", "TARGET", "EVERY", "TIMEOUT", "FAIL/OK", "CRITICAL"],

@@ -150,6 +150,8 @@ async def test_worker_metrics_probes_health_failover_and_propagation(
         )
         assert m.matching("genesis_failover_time_since_last_failover_seconds") == []
         assert m.value("genesis_failover_failovers_last_24h") == 0
+        assert m.value("genesis_failover_failovers_left_today") == 5
+        assert m.value("genesis_failover_cooldown_remaining_seconds") == 0
 
         # (c) The primary dies: its gauge drops to 0 once failure_threshold probes failed.
         primary_service.stop()
@@ -182,6 +184,9 @@ async def test_worker_metrics_probes_health_failover_and_propagation(
         propagation = m.value("genesis_failover_dns_propagation_seconds_sum")
         assert propagation is not None and 0 <= propagation < 10
         assert m.value("genesis_failover_failovers_last_24h") == 1
+        # Whether another automatic failover could happen now: not in the cooldown, 4 left today.
+        assert m.value("genesis_failover_failovers_left_today") == 4
+        assert (m.value("genesis_failover_cooldown_remaining_seconds") or 0) > 0
         last = m.value("genesis_failover_last_failover_timestamp_seconds")
         assert last is not None and abs(time.time() - last) < 30
         since = m.value("genesis_failover_time_since_last_failover_seconds")
