@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         HookOutcome,
         HookSpec,
         Outcome,
+        ProgressStep,
         RecordRef,
         RecordSwitch,
         TtlOutcome,
@@ -58,16 +59,22 @@ HOOK_MARGIN = timedelta(seconds=5)
 @workflow.defn(name="FailoverWorkflow")
 class FailoverWorkflow:
     def __init__(self) -> None:
-        self._steps: list[str] = []
+        self._steps: list[ProgressStep] = []
 
     @workflow.query(name="progress")
     def progress(self) -> list[str]:
-        """The steps completed so far, for a CLI that shows a failover as it runs."""
+        """The steps completed so far, as text (`temporal workflow query --name progress`)."""
+        return [s.text for s in self._steps]
+
+    @workflow.query(name="steps")
+    def steps(self) -> list[ProgressStep]:
+        """The steps completed so far, each marked good or bad news, for the CLI's display."""
         return list(self._steps)
 
-    def _step(self, text: str) -> None:
-        self._steps.append(text)
-        workflow.set_current_details("\n".join(f"- {s}" for s in self._steps))
+    def _step(self, text: str, ok: bool | None = None) -> None:
+        """Record a step; ``ok`` None is neither good nor bad news (a dry run's "would run")."""
+        self._steps.append(ProgressStep(text=text, ok=ok))
+        workflow.set_current_details("\n".join(f"- {s.text}" for s in self._steps))
 
     @workflow.run
     async def run(self, inp: FailoverInput) -> FailoverResult:
@@ -103,7 +110,8 @@ class FailoverWorkflow:
                     skipped_hooks=[h.name for h in hooks if h.skipped],
                     nameservers=inp.propagation.nameservers,
                 )
-            self._step(f"{outcome}" + (f": {error}" if error else ""))
+            good = outcome == "succeeded" or (outcome == "dry_run" and success)
+            self._step(f"{outcome}" + (f": {error}" if error else ""), good)
             result = inp.result(
                 workflow_id=wid,
                 outcome=outcome,
@@ -126,7 +134,8 @@ class FailoverWorkflow:
             if sent:
                 self._step(
                     f"notified: {len(sent) - len(failed)} of {len(sent)}"
-                    + "".join(f"; {n.channel} {n.event} FAILED: {n.error}" for n in failed)
+                    + "".join(f"; {n.channel} {n.event} FAILED: {n.error}" for n in failed),
+                    not failed,
                 )
             return result.model_copy(update={"notifications": sent})
 
@@ -143,7 +152,7 @@ class FailoverWorkflow:
         else:
             gates.extend(await gating.ask(inp))
             for g in gates:
-                self._step(f"gate {g.name}: {'ok' if g.ok else 'FAILED'} ({g.detail})")
+                self._step(f"gate {g.name}: {'ok' if g.ok else 'FAILED'} ({g.detail})", g.ok)
             gate_error = gating.describe_failed(gates)
             if gate_error and inp.dry_run:
                 would_abort = f"would abort: {gate_error}"  # the dry run still shows the rest
@@ -175,7 +184,8 @@ class FailoverWorkflow:
         records.extend(switched)
         for rec in switched:
             self._step(
-                f"{rec.domain}: {rec.action} ({', '.join(rec.before) or '?'} -> {rec.target})"
+                f"{rec.domain}: {rec.action} ({', '.join(rec.before) or '?'} -> {rec.target})",
+                rec.action not in ("refused", "failed"),
             )
         broken = [r for r in switched if r.action in ("refused", "failed")]
         if broken:
@@ -206,7 +216,10 @@ class FailoverWorkflow:
             if propagation:
                 self._step(
                     "propagation: "
-                    + ", ".join(f"{k} {'ok' if ok else 'NOT YET'}" for k, ok in propagation.items())
+                    + ", ".join(
+                        f"{k} {'ok' if ok else 'NOT YET'}" for k, ok in propagation.items()
+                    ),
+                    all(propagation.values()),
                 )
 
         # 4. Post-hooks: the switch is done; a failing post-hook degrades, it does not undo.
@@ -346,7 +359,10 @@ class FailoverWorkflow:
             )
         except ActivityError as err:
             outcome = HookOutcome(name=spec.name, phase=spec.phase, ok=False, error=cause(err))
-        self._step(f"hook {spec.name}: {'ok' if outcome.ok else 'FAILED ' + (outcome.error or '')}")
+        self._step(
+            f"hook {spec.name}: {'ok' if outcome.ok else 'FAILED ' + (outcome.error or '')}",
+            outcome.ok,
+        )
         return outcome
 
     async def _on_failure(

@@ -43,9 +43,11 @@ async def _set_ttl(step: SetTtlInput) -> TtlOutcome:
         )
 
 
-async def lower(
-    inp: FailoverInput, changes: list[TtlOutcome], report: Callable[[str], None]
-) -> str | None:
+# A step for the FailoverWorkflow's progress: its text, and whether it is good news.
+Report = Callable[[str, bool | None], None]
+
+
+async def lower(inp: FailoverInput, changes: list[TtlOutcome], report: Report) -> str | None:
     """Lower every record's TTL, then wait out the longest old one. An error text when a
     record refused (nothing is switched then; what was lowered is restored by finish)."""
     low = inp.lower_ttl_seconds
@@ -69,16 +71,15 @@ async def lower(
     wait = max((c.ttl_before or 0 for c in lowered if c.written), default=0)
     report(
         f"TTL lowered to {low}s on {sum(c.written for c in lowered)} records"
-        + (f"; waiting {wait}s for resolvers to drop the old TTL" if wait else "")
+        + (f"; waiting {wait}s for resolvers to drop the old TTL" if wait else ""),
+        True,
     )
     if wait and not inp.dry_run:
         await workflow.sleep(timedelta(seconds=wait), summary=f"wait out old TTL {wait}s")
     return None
 
 
-async def restore(
-    inp: FailoverInput, changes: list[TtlOutcome], report: Callable[[str], None]
-) -> list[str]:
+async def restore(inp: FailoverInput, changes: list[TtlOutcome], report: Report) -> list[str]:
     """Put back each TTL this operation lowered. Errors as text (the switch stands)."""
     lowered = [c for c in changes if c.step == "lower" and c.written and c.ttl_before]
     if not lowered or inp.dry_run:
@@ -99,6 +100,7 @@ async def restore(
     )
     changes.extend(restored)
     report(
-        "TTL restored: " + ", ".join(f"{c.domain} {c.ttl_after}s" for c in restored if not c.error)
+        "TTL restored: " + ", ".join(f"{c.domain} {c.ttl_after}s" for c in restored if not c.error),
+        not any(c.error for c in restored),
     )
     return [f"TTL of {c.domain} not restored: {c.error}" for c in restored if c.error]

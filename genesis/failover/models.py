@@ -208,6 +208,14 @@ class NotificationRoutes(Model):
         return [channel for channel, kinds in self.routes.items() if kind in kinds]
 
 
+class ProgressStep(Model):
+    """One step of a running failover, as its ``steps`` query reports it."""
+
+    text: str
+    # True good news, False bad news, None neither (a dry run's "would run", "forced").
+    ok: bool | None = None
+
+
 class OperationRequest(Model):
     """A manual failover or failback request (signal or update payload)."""
 

@@ -31,12 +31,13 @@ from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateStage,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
 from genesis.failover.config import failover_workflow_id, monitor_workflow_id
-from genesis.failover.models import Direction, FailoverResult, OperationRequest
+from genesis.failover.models import Direction, FailoverResult, OperationRequest, ProgressStep
 
 POLL_SECONDS = 0.3
 # One slow answer must not freeze the display; the update's own result is what counts.
@@ -58,22 +59,6 @@ class ProgressLine:
 
 
 Emit = Callable[[ProgressLine], None]
-
-
-def _step_ok(step: str) -> bool | None:
-    """A mark for a step string of the FailoverWorkflow; None when it is neither good nor bad
-    news (a dry run's "would run", "notified: ...")."""
-    if "FAILED" in step or "would abort" in step:
-        return False
-    if step.startswith(("aborted", "failed", "degraded")):
-        return False
-    if any(f": {bad} (" in step for bad in ("refused", "failed")):
-        return False
-    if step.endswith(": ok") or ": ok (" in step or step.startswith("succeeded"):
-        return True
-    if any(f": {good} (" in step for good in ("switched", "already_at_target")):
-        return True
-    return None
 
 
 class OperationWatch:
@@ -171,14 +156,23 @@ class OperationWatch:
             raise
 
     async def _new_steps(self) -> None:
-        steps: list[str] = await self._handle(self.run_id).query(
-            "progress", rpc_timeout=RPC_TIMEOUT
-        )
+        steps = await self._steps()
         for step in steps[self._steps_seen :]:
-            if step.startswith(PROPAGATION_STEP) and await self._propagation_results():
+            if step.text.startswith(PROPAGATION_STEP) and await self._propagation_results():
                 continue  # shown nameserver by nameserver instead
-            self._show(step, _step_ok(step))
+            self._show(step.text, step.ok)
         self._steps_seen = len(steps)
+
+    async def _steps(self) -> list[ProgressStep]:
+        handle = self._handle(self.run_id)
+        try:
+            return await handle.query(
+                "steps", result_type=list[ProgressStep], rpc_timeout=RPC_TIMEOUT
+            )
+        except WorkflowQueryFailedError:
+            # A failover started by a worker from before the `steps` query: text, unmarked.
+            texts: list[str] = await handle.query("progress", rpc_timeout=RPC_TIMEOUT)
+            return [ProgressStep(text=t) for t in texts]
 
     async def _heartbeat(self, activity_id: str, payloads: Any) -> None:
         decoded = await self._client.data_converter.decode(list(payloads))

@@ -14,7 +14,6 @@ from genesis.failover.models import (
     HookOutcome,
     RecordSwitch,
 )
-from genesis.failover.progress import _step_ok, match_runs
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 PRIMARY, BACKUP = "192.0.2.10", "192.0.2.20"
@@ -126,38 +125,3 @@ def test_a_drill_fails_and_says_why_when_a_gate_or_a_record_would_stop_it() -> N
     assert f"{DOMAIN} A at rfc2136: REFUSED (now 203.0.113.9, target {PRIMARY})" in text
     assert text.splitlines()[-1] == "DRILL FAILED: " + "; ".join(found)
     assert drill.report(failover, failback)["verdict"] == "failed"
-
-
-def test_steps_are_marked_good_bad_or_neutral() -> None:
-    good = [
-        "gate backup_api: ok (healthy in 3 ms)",
-        "hook stop_trading: ok",
-        f"{DOMAIN}: switched ({PRIMARY} -> {BACKUP})",
-        f"{DOMAIN}: already_at_target ({PRIMARY} -> {PRIMARY})",
-        "succeeded",
-    ]
-    bad = [
-        "gate backup_api: FAILED (connection refused)",
-        "hook verify: FAILED exited with status 3",
-        f"{DOMAIN}: refused (203.0.113.9 -> {BACKUP})",
-        "aborted: pre-hook 'stop_trading' failed",
-        "dry_run: would abort: readiness gate failed: backup_api",
-        "degraded: post-hooks failed: announce",
-    ]
-    neutral = ["hook stop_trading: would run (pre_failover)", "dry_run", "notified: 3 of 3"]
-    assert [_step_ok(s) for s in good] == [True] * len(good)
-    assert [_step_ok(s) for s in bad] == [False] * len(bad)
-    assert [_step_ok(s) for s in neutral] == [None] * len(neutral)
-
-
-def test_history_items_get_the_run_that_started_right_after_them() -> None:
-    items: list[dict[str, Any]] = [
-        {"started_at": (T0 + timedelta(minutes=m)).isoformat()} for m in (0, 5, 60)
-    ]
-    runs = [
-        (T0 + timedelta(minutes=5, milliseconds=40), "run-2"),
-        (T0 + timedelta(milliseconds=30), "run-1"),
-        (T0 - timedelta(days=1), "run-older"),
-    ]
-    match_runs(items, sorted(runs))
-    assert [i.get("run_id") for i in items] == ["run-1", "run-2", None]

@@ -22,7 +22,7 @@ from genesis.failover.config import PropagationSettings
 from genesis.failover.dns import DNSProvider, RecordValues
 from genesis.failover.errors import DNSNotFoundError, DNSTransientError
 from genesis.failover.hooks import HookRegistry
-from genesis.failover.models import FailoverInput, FailoverResult, RecordRef
+from genesis.failover.models import FailoverInput, FailoverResult, ProgressStep, RecordRef
 from workflows.failover import FailoverWorkflow
 
 PRIMARY, BACKUP, OTHER = "192.0.2.10", "192.0.2.20", "203.0.113.77"
@@ -73,6 +73,14 @@ async def env(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[WorkflowE
 async def run(
     env: WorkflowEnvironment, task_queue: str, zone: FakeZone, **changes: object
 ) -> FailoverResult:
+    result, _ = await run_with_steps(env, task_queue, zone, **changes)
+    return result
+
+
+async def run_with_steps(
+    env: WorkflowEnvironment, task_queue: str, zone: FakeZone, **changes: object
+) -> tuple[FailoverResult, list[ProgressStep]]:
+    """The result, and the steps as the `steps` query reports them once it finished."""
     inp = FailoverInput(
         site="genesis",
         direction="failover",
@@ -98,11 +106,13 @@ async def run(
             HookActivities(HookRegistry()).run_hook,
         ],
     ):
-        result = await env.client.execute_workflow(
+        handle = await env.client.start_workflow(
             FailoverWorkflow.run, inp, id=f"failover-{uuid.uuid4().hex[:8]}", task_queue=task_queue
         )
+        result = await handle.result()
+        steps = await handle.query(FailoverWorkflow.steps)
     assert isinstance(result, FailoverResult)
-    return result
+    return result, steps
 
 
 async def test_planned_failover_waits_out_an_hour_long_ttl_then_restores_it(
@@ -186,3 +196,29 @@ async def test_an_api_down_past_the_retry_budget_fails_the_record_and_says_so(
     (switch,) = result.records
     assert switch.action == "failed" and "503" in (switch.error or "")
     assert zone.writes == []
+
+
+async def test_each_step_says_whether_it_is_good_or_bad_news(
+    env: WorkflowEnvironment, task_queue: str
+) -> None:
+    # The CLI marks steps with these (a check mark or a cross) instead of guessing from text.
+    zone = FakeZone({WWW: (PRIMARY, 60), API: (OTHER, 60)})
+    result, steps = await run_with_steps(env, task_queue, zone)
+    assert result.outcome == "failed"
+    marks = {s.text.split(":")[0].split(" ")[0]: s.ok for s in steps}
+    assert marks == {WWW: True, API: False, "failed": False}
+    assert [s.text for s in steps] == [
+        f"{WWW}: switched ({PRIMARY} -> {BACKUP})",
+        f"{API}: refused ({OTHER} -> {BACKUP})",
+        steps[2].text,
+    ]
+    assert steps[2].text.startswith("failed: ")
+
+    zone = FakeZone({WWW: (PRIMARY, 60)}, change_ids=True, live=False)
+    result, steps = await run_with_steps(env, task_queue, zone)
+    assert result.outcome == "degraded"
+    assert [(s.text.split(":")[0], s.ok) for s in steps] == [
+        (WWW, True),
+        ("propagation", False),
+        ("degraded", False),
+    ]
