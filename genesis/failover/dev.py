@@ -12,7 +12,6 @@ import base64
 import os
 import secrets
 import signal
-import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,23 +19,13 @@ from genesis.failover.addresses import split_host_port
 from genesis.failover.config import FailoverConfig
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
-from genesis.lab.ports import free_port
+from genesis.lab.ports import free_port, port_is_free
 from genesis.lab.temporal_dev import TemporalDevServer
-
-
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-        return True
 
 
 def preferred_port(host: str, port: int) -> int:
     """The usual port when it is free (stable URLs for people), a free one otherwise (or if 0)."""
-    return port if port and _port_free(host, port) else free_port(host)
+    return port if port and port_is_free(port, host) else free_port(host)
 
 
 class Lab:

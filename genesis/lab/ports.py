@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import socket
 
-__all__ = ["free_port"]
+__all__ = ["free_port", "port_is_free"]
 
 # Ports this process has already handed out: a lab asks for several ports before any server
 # binds them, and the kernel may offer a just-released port again.
 _handed_out: set[int] = set()
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Nothing listens on TCP ``port`` (bound with SO_REUSEADDR, as a server binds: a closed
+    connection left in TIME_WAIT does not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def free_port(host: str = "127.0.0.1", *, attempts: int = 50) -> int:

@@ -72,31 +72,43 @@ def lab_config(
     task_queue: str,
     **policy: Any,
 ) -> FailoverConfig:
-    site = f"it-{uuid.uuid4().hex[:8]}"
-    return parse_config(
-        {
-            "temporal": {"address": dev_server.address, "task_queue": task_queue},
-            "site": {"name": site, "primary_ip": PRIMARY, "backup_ip": BACKUP},
-            "policy": policy,
-            "checks": [
-                {
-                    "name": "primary_api",
-                    "type": "http",
-                    "target": health_url,
-                    "interval": 1,
-                    "timeout": 0.5,
-                    "threshold": 3,
-                }
-            ],
-            "dns": {
-                "provider": "rfc2136",
-                "ttl": 60,
-                "records": [{"domain": DOMAIN}],
-                "rfc2136": bind9.rfc2136_settings(TSIG_ENV).model_dump(),
-            },
-            "propagation": {"nameservers": bind9.servers, "timeout_seconds": 10},
-        }
-    )
+    return parse_config(lab_config_data(dev_server, bind9, health_url, task_queue, **policy))
+
+
+def lab_config_data(
+    dev_server: TemporalDevServer,
+    bind9: Bind9Lab,
+    health_url: str,
+    task_queue: str,
+    *,
+    site_prefix: str = "it",
+    **policy: Any,
+) -> dict[str, Any]:
+    """The lab site as config data: one HTTP check of the primary, one record in BIND9, its
+    three nameservers to confirm a switch. Tests add their gates, hooks and channels to it."""
+    site = f"{site_prefix}-{uuid.uuid4().hex[:8]}"
+    return {
+        "temporal": {"address": dev_server.address, "task_queue": task_queue},
+        "site": {"name": site, "primary_ip": PRIMARY, "backup_ip": BACKUP},
+        "policy": policy,
+        "checks": [
+            {
+                "name": "primary_api",
+                "type": "http",
+                "target": health_url,
+                "interval": 1,
+                "timeout": 0.5,
+                "threshold": 3,
+            }
+        ],
+        "dns": {
+            "provider": "rfc2136",
+            "ttl": 60,
+            "records": [{"domain": DOMAIN}],
+            "rfc2136": bind9.rfc2136_settings(TSIG_ENV).model_dump(),
+        },
+        "propagation": {"nameservers": bind9.servers, "timeout_seconds": 10},
+    }
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import sys
-import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from tests.integration.conftest import (
     PRIMARY,
     TSIG_ENV,
     answers,
+    lab_config_data,
     running_worker,
     wait_status,
 )
@@ -107,29 +107,15 @@ def make_site(
         return [sys.executable, "-c", f"print({text!r})"]
 
     def make(more_nameservers: tuple[str, ...] = ()) -> tuple[FailoverConfig, Path]:
-        data: dict[str, Any] = {
-            "temporal": {"address": dev_server.address, "task_queue": task_queue},
-            "site": {
-                "name": f"cli-{uuid.uuid4().hex[:8]}",
-                "primary_ip": PRIMARY,
-                "backup_ip": BACKUP,
-            },
-            "policy": {"failback_healthy_seconds": 0},
-            "checks": [
-                {
-                    "name": "primary_api",
-                    "type": "http",
-                    "target": primary_service.url,
-                    "interval": 1,
-                    "timeout": 0.5,
-                    "threshold": 3,
-                }
-            ],
-            "dns": {
-                "provider": "rfc2136",
-                "records": [{"domain": DOMAIN}],
-                "rfc2136": bind9.rfc2136_settings(TSIG_ENV).model_dump(),
-            },
+        data = lab_config_data(
+            dev_server,
+            bind9,
+            primary_service.url,
+            task_queue,
+            site_prefix="cli",
+            failback_healthy_seconds=0,
+        )
+        data |= {
             "propagation": {
                 "nameservers": [*bind9.servers, *more_nameservers],
                 "timeout_seconds": 10,

@@ -9,7 +9,6 @@ import json
 import sqlite3
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from tests.integration.conftest import (
     PRIMARY,
     TSIG_ENV,
     answers,
+    lab_config_data,
     request,
     running_worker,
     wait_status,
@@ -114,30 +114,15 @@ def make_site(
         return [sys.executable, str(recorder), str(tmp_path / f"{name}.jsonl")]
 
     def make(*, hooks: dict[str, Any] | None = None, **policy: Any) -> Site:
-        data = {
-            "temporal": {"address": dev_server.address, "task_queue": task_queue},
-            "site": {
-                "name": f"hg-{uuid.uuid4().hex[:8]}",
-                "primary_ip": PRIMARY,
-                "backup_ip": BACKUP,
-            },
-            "policy": {"failback_healthy_seconds": 0, **policy},
-            "checks": [
-                {
-                    "name": "primary_api",
-                    "type": "http",
-                    "target": primary_service.url,
-                    "interval": 1,
-                    "timeout": 0.5,
-                    "threshold": 3,
-                },
-            ],
-            "dns": {
-                "provider": "rfc2136",
-                "records": [{"domain": DOMAIN}],
-                "rfc2136": bind9.rfc2136_settings(TSIG_ENV).model_dump(),
-            },
-            "propagation": {"nameservers": bind9.servers, "timeout_seconds": 10},
+        data = lab_config_data(
+            dev_server,
+            bind9,
+            primary_service.url,
+            task_queue,
+            site_prefix="hg",
+            **{"failback_healthy_seconds": 0, **policy},
+        )
+        data |= {
             "gates": {
                 "backup_checks": [
                     {

@@ -15,7 +15,7 @@ import pytest
 
 from genesis.failover.config import MetricsSettings
 from genesis.failover.errors import ConfigError
-from genesis.lab.ports import free_port
+from genesis.lab.ports import free_port, port_is_free
 from tests.metrics.scrape import scrape
 from tests.metrics.test_metrics_config import config_with
 from tests.support import write_toml
@@ -31,18 +31,6 @@ def taken_port() -> Iterator[int]:
         other.bind(("127.0.0.1", free_port()))
         other.listen()
         yield other.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    """Nothing listens on ``port`` (SO_REUSEADDR, as a server binds: a scrape's connection
-    left in TIME_WAIT does not count)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 async def test_the_worker_refuses_a_taken_port_naming_the_field_and_the_address(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +21,7 @@ from temporalio.client import Client
 from genesis.failover.config import FailoverConfig, parse_config
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
-from genesis.lab.ports import free_port
+from genesis.lab.ports import free_port, port_is_free
 from tests.integration.conftest import BACKUP, answers, request, running_worker, wait_status
 from tests.metrics.scrape import Samples, scrape
 
@@ -62,18 +61,6 @@ async def scraped_until(
         await asyncio.sleep(0.1)
         samples = await scrape(url)
     return samples
-
-
-def port_is_free(port: int) -> bool:
-    """Nothing listens on ``port`` (SO_REUSEADDR, as a server binds: a scrape's connection
-    left in TIME_WAIT does not count)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 async def test_worker_metrics_probes_health_failover_and_propagation(
