@@ -1,19 +1,17 @@
-"""Human-readable output for the CLI (being split into modules; see status.py)."""
+"""Human-readable output for the CLI: status, health, results, history. Colour on a tty only.
 
-from genesis.failover.render.status import (
-    ago,
-    colour_on,
-    config_summary,
-    duration,
-    health_table,
-    history_text,
-    paint,
-    progress_line,
-    result_text,
-    status_text,
-    table,
-    verification_text,
-)
+- ``text``: colour, tables, durations, one-line cuts: what every view is built from.
+- ``status``: ``genesis-failover status`` (traffic, policy, running operation, health table).
+- ``results``: an operation's result, past operations, progress lines while one runs.
+- ``config``: ``genesis-failover validate`` (the config summary, where switches are verified).
+
+Callers use ``render.xxx``; every public name is re-exported here.
+"""
+
+from genesis.failover.render.config import config_summary, verification_text
+from genesis.failover.render.results import history_text, progress_line, result_text
+from genesis.failover.render.status import health_table, status_text
+from genesis.failover.render.text import ago, colour_on, duration, paint, table
 
 __all__ = [
     "ago",

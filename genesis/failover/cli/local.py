@@ -1,0 +1,98 @@
+"""Commands without Temporal: validate, check, dev and worker, and the log they write."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from genesis.failover import render
+from genesis.failover.cli.output import _print
+from genesis.failover.config import FailoverConfig
+
+
+def cmd_validate(args: argparse.Namespace, config: FailoverConfig) -> int:
+    from worker.main import build_site_clients
+
+    # Build what the worker builds: hooks, notification channels, providers, with their secrets.
+    asyncio.run(build_site_clients(config, os.environ).aclose())
+    _print(args, config.model_dump(mode="json"), lambda _: render.config_summary(config))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, config: FailoverConfig) -> int:
+    from genesis.failover.probes import run_probes
+
+    results = asyncio.run(run_probes(list(config.checks), origin="cli"))
+    critical = {c.name: c.critical for c in config.checks}
+    data = [r.model_dump(mode="json") for r in results]
+
+    def text(_: Any) -> str:
+        return render.table(
+            ["CHECK", "RESULT", "LATENCY", "ERROR"],
+            [
+                [
+                    r.check_name,
+                    render.paint("ok", "green") if r.healthy else render.paint("FAIL", "red"),
+                    f"{r.latency_ms:.1f}ms",
+                    r.error or "-",
+                ]
+                for r in results
+            ],
+        )
+
+    _print(args, data, text)
+    return 0 if all(r.healthy for r in results if critical[r.check_name]) else 1
+
+
+def cmd_dev(args: argparse.Namespace, config: FailoverConfig) -> int:
+    import logging
+
+    from genesis.failover.dev import run_dev
+
+    # Warnings and errors only: dev's own lines (addresses, commands) must stay readable.
+    _log_to_stderr(logging.WARNING)
+
+    return asyncio.run(
+        run_dev(
+            config,
+            config_path=args.config,
+            temporal_address=args.temporal_address,
+            data_dir=Path(args.data_dir),
+            lab=args.lab,
+            port=args.port,
+            ui_port=args.ui_port,
+        )
+    )
+
+
+def _log_to_stderr(level: int) -> None:
+    """The worker's log (a missing search attribute, a probe batch lost, each failover's
+    outcome) with timestamps, for journald or a terminal."""
+    import logging
+
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def cmd_worker(args: argparse.Namespace, config: FailoverConfig) -> int:
+    import logging
+    import signal
+
+    from worker.main import run_worker
+
+    _log_to_stderr(logging.INFO)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(config, stop=stop)
+
+    asyncio.run(run())
+    return 0
