@@ -33,6 +33,7 @@ from genesis.failover.hooks import HookRegistry
 from genesis.failover.notify import Notifiers, build_notifiers
 from genesis.failover.plan import MonitorInput, MonitorPlan, build_monitor_plan
 from genesis.failover.secrets import known_secrets
+from genesis.failover.status import plan_details
 from worker.attributes import checked_search_attributes
 from worker.metrics import metrics_runtime
 from workflows.failover import FailoverWorkflow
@@ -94,6 +95,7 @@ async def ensure_monitor(client: Client, plan: MonitorPlan) -> WorkflowHandle:
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         static_summary=f"Monitor {plan.site}: primary {plan.primary_ip}, backup {plan.backup_ip}",
+        static_details=plan_details(plan),
     )
     await handle.signal(MonitorWorkflow.apply_plan, plan)
     return handle

@@ -8,6 +8,7 @@ from typing import Any
 from genesis.failover import policy
 from genesis.failover.config import PolicySettings
 from genesis.failover.models import FailoverInput
+from genesis.failover.plan import MonitorPlan
 from genesis.failover.state import CheckHealth, OperationRecord, SiteState
 
 
@@ -91,6 +92,31 @@ def details_markdown(state: SiteState, pol: PolicySettings, now: datetime) -> st
         error = f": {_line(c.last_error)}" if c.last_error and not c.is_healthy else ""
         lines.append(f"- {c.name}: {mark}{fails}{error}")
     return "\n".join(lines)
+
+
+def plan_details(plan: MonitorPlan) -> str:
+    """The monitor's static details: what it watches and the rules it decides by, as started
+    (a changed config reaches the running monitor through its plan; `status` shows the live one)."""
+    pol = plan.policy
+    checks = ", ".join(
+        f"{c.name} ({c.check_type}, every {c.interval_seconds:g}s, {c.failure_threshold} to fail"
+        + ("" if c.critical else ", not critical")
+        + ")"
+        for c in plan.checks
+    )
+    records = ", ".join(f"{r.domain} {r.record_type} at {r.provider}" for r in plan.records)
+    return "\n".join(
+        [
+            f"**Site:** {plan.site} · primary {plan.primary_ip} · backup {plan.backup_ip}",
+            f"**Records:** {records}",
+            f"**Checks:** {checks}",
+            f"**Policy:** auto failover {'on' if pol.auto_failover else 'OFF'}, cooldown "
+            f"{_duration(pol.cooldown_seconds)}, at most {pol.max_failovers_per_day} in 24 h, "
+            f"failback after {_duration(pol.failback_healthy_seconds)} healthy"
+            f" ({'automatic' if pol.auto_failback else 'by an operator'})",
+            f"**Task queue:** {plan.task_queue}",
+        ]
+    )
 
 
 def operation_details(inp: FailoverInput) -> str:

@@ -20,7 +20,7 @@ from genesis.failover.config import FailoverConfig, monitor_workflow_id
 from genesis.failover.dev import register_search_attributes_on
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer, find_temporal_cli
-from tests.integration.conftest import request, running_worker, wait_status
+from tests.integration.conftest import BACKUP, PRIMARY, request, running_worker, wait_status
 from tests.temporal_cli import run, temporal
 from worker.attributes import missing_search_attributes, register_search_attributes
 
@@ -55,6 +55,12 @@ async def test_failovers_are_found_by_site_direction_trigger_and_outcome(
     site = config.site.name
     async with running_worker(config, dev_client) as handle:
         await wait_status(handle, lambda s: s["health"]["checks"]["primary_api"]["total_probes"])
+        # The monitor's static summary and details, as the Web UI shows them.
+        monitor = await handle.describe()
+        assert (
+            await monitor.static_summary() == f"Monitor {site}: primary {PRIMARY}, backup {BACKUP}"
+        )
+        assert "**Checks:** primary_api (http" in (await monitor.static_details() or "")
         drill = await request(handle, "failover", reason="monthly drill", dry_run=True, drill=True)
         failover = await request(handle, "failover", reason="maintenance")
         assert failover.outcome == "succeeded"

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from genesis.failover.config import PolicySettings
+from genesis.failover.config import CheckConfig, PolicySettings
 from genesis.failover.models import FailoverInput, OperationRequest, RecordRef
+from genesis.failover.plan import MonitorPlan
 from genesis.failover.state import CheckHealth, Decision, OperationRecord, SiteState
-from genesis.failover.status import details_markdown, operation_details
+from genesis.failover.status import details_markdown, operation_details, plan_details
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 POLICY = PolicySettings(cooldown_seconds=300, max_failovers_per_day=5)
@@ -98,3 +99,29 @@ def test_a_drill_is_always_a_dry_run() -> None:
     assert OperationRequest(reason="drill", dry_run=True, drill=True).drill
     with pytest.raises(ValidationError, match="drill.*dry_run"):
         OperationRequest(reason="drill", drill=True)
+
+
+def test_the_monitor_states_what_it_watches_and_its_rules() -> None:
+    plan = MonitorPlan(
+        site="genesis",
+        primary_ip="1.2.3.4",
+        backup_ip="5.6.7.8",
+        policy=PolicySettings(cooldown_seconds=300, max_failovers_per_day=5),
+        checks=[
+            CheckConfig(name="api", check_type="http", target="http://127.0.0.1:1/health"),
+            CheckConfig(name="disk", check_type="tcp", target="127.0.0.1:2", critical=False),
+        ],
+        provider="rfc2136",
+        records=[
+            RecordRef(domain="genesis.example.com", record_type="A", ttl=60, provider="rfc2136")
+        ],
+        task_queue="genesis-failover",
+    )
+    text = plan_details(plan)
+    assert "**Site:** genesis · primary 1.2.3.4 · backup 5.6.7.8" in text
+    assert "genesis.example.com A at rfc2136" in text
+    assert "api (http, every 10s, 3 to fail)" in text
+    assert "disk (tcp, every 10s, 3 to fail, not critical)" in text
+    assert (
+        "cooldown 5m 0s, at most 5 in 24 h, failback after 5m 0s healthy (by an operator)" in text
+    )
