@@ -125,7 +125,7 @@ class MonitorWorkflow:
         """What the Web UI shows of the site: current details, the FailoverState attribute (so
         `FailoverState='failed_over'` finds every site on its backup) and the metrics."""
         now = workflow.now()
-        workflow.set_current_details(details_markdown(self._state, self._plan.policy, now))
+        workflow.set_current_details(details_markdown(self._state, self._plan, now))
         if self._indexing() and self._indexed_state != self._state.state:
             workflow.upsert_search_attributes(
                 [

@@ -61,13 +61,17 @@ def _line(text: str | None) -> str:
     return " ".join((text or "").split())[:160]
 
 
-def details_markdown(state: SiteState, pol: PolicySettings, now: datetime) -> str:
+def details_markdown(state: SiteState, plan: MonitorPlan, now: datetime) -> str:
     """The monitor's current details in the Web UI: what an on-call engineer asks first (where
-    is traffic, can it fail over, which check is failing and why) without running a query."""
+    is traffic, can it fail over, which check is failing and why) without running a query.
+
+    It names the site and its IPs too: a run after continue-as-new has no static summary."""
+    pol = plan.policy
     remaining = policy.cooldown_remaining(state, pol, now)
     left = policy.failovers_left_today(state, pol, now)
     records = ", ".join(f"{key} at **{side}**" for key, side in state.records.items())
     lines = [
+        f"**Site:** {plan.site} · primary {plan.primary_ip} · backup {plan.backup_ip}",
         f"**State:** {state.state}" + (" (traffic is SPLIT)" if state.partial else ""),
         f"**Records:** {records or 'not read yet'}",
         f"**Cooldown:** {_duration(remaining) + ' left' if remaining > 0 else 'none'}"

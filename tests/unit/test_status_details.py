@@ -18,6 +18,18 @@ T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 POLICY = PolicySettings(cooldown_seconds=300, max_failovers_per_day=5)
 
 
+PLAN = MonitorPlan(
+    site="genesis",
+    primary_ip="1.2.3.4",
+    backup_ip="5.6.7.8",
+    policy=POLICY,
+    checks=[],
+    provider="rfc2136",
+    records=[],
+    task_queue="genesis-failover",
+)
+
+
 def failed_over_site() -> SiteState:
     s = SiteState(site="genesis", state="failed_over")
     s.records = {"genesis.example.com/A": "backup", "api.example.com/A": "primary"}
@@ -37,7 +49,8 @@ def failed_over_site() -> SiteState:
 
 
 def test_the_monitor_details_answer_the_on_call_questions_at_a_glance() -> None:
-    text = details_markdown(failed_over_site(), POLICY, T0)
+    text = details_markdown(failed_over_site(), PLAN, T0)
+    assert text.splitlines()[0] == "**Site:** genesis · primary 1.2.3.4 · backup 5.6.7.8"
     assert "**State:** failed_over (traffic is SPLIT)" in text
     assert "genesis.example.com/A at **backup**" in text
     assert "api.example.com/A at **primary**" in text
@@ -57,7 +70,7 @@ def test_the_monitor_details_answer_the_on_call_questions_at_a_glance() -> None:
 def test_a_quiet_site_says_no_cooldown_and_the_full_allowance() -> None:
     s = SiteState(site="genesis")
     s.checks["api"] = CheckHealth(name="api")
-    text = details_markdown(s, POLICY, T0)
+    text = details_markdown(s, PLAN, T0)
     assert "**Cooldown:** none" in text
     assert "**Failovers left today:** 5 of 5" in text
     assert "**Records:** not read yet" in text
@@ -73,7 +86,7 @@ def test_a_running_operation_is_named_with_its_workflow_id() -> None:
         reason="primary_api unhealthy",
         started_at=T0,
     )
-    text = details_markdown(s, POLICY, T0)
+    text = details_markdown(s, PLAN, T0)
     assert "**Running:** failover (automatic: primary_api unhealthy) `failover-genesis-1`" in text
 
 
