@@ -492,7 +492,15 @@ async def test_malformed_signals_are_dropped_and_the_monitor_keeps_probing(lab: 
     async with lab.worker():
         handle = await lab.start(lab.plan())
         await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["total_probes"] >= 1)
-        for bad in ({"reason": 5, "dry_run": "maybe"}, {"bogus": 1}, "not an object", None):
+        # A "drill" that is not a dry run must never become a real failover.
+        drill_not_dry = {"reason": "drill", "drill": True}
+        for bad in (
+            {"reason": 5, "dry_run": "maybe"},
+            {"bogus": 1},
+            "not an object",
+            None,
+            drill_not_dry,
+        ):
             await handle.signal("manual_failover", bad)
         before = (await handle.query("status"))["health"]["checks"]["api"]["total_probes"]
         status = await until(
@@ -501,6 +509,9 @@ async def test_malformed_signals_are_dropped_and_the_monitor_keeps_probing(lab: 
             lambda s: s["health"]["checks"]["api"]["total_probes"] >= before + 3,
         )
         assert status["state"] == "normal" and lab.zone.writes == 0
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update("request_failover", drill_not_dry)
+        assert (await handle.query("status"))["state"] == "normal" and lab.zone.writes == 0
         # No workflow task is failing in a loop: a good signal still works afterwards.
         await handle.signal("manual_failover", {"reason": "good", "dry_run": False})
         await until(handle, lab.env, lambda s: s["state"] == "failed_over", step=1)
