@@ -10,6 +10,7 @@ from genesis.failover.config import PolicySettings
 from genesis.failover.models import FailoverInput
 from genesis.failover.plan import MonitorPlan
 from genesis.failover.state import CheckHealth, OperationRecord, SiteState
+from genesis.failover.wording import duration, one_line
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -47,20 +48,6 @@ def build_health(state: SiteState) -> dict[str, Any]:
     }
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h {seconds % 3600 // 60}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m {seconds % 60}s"
-    return f"{seconds}s"
-
-
-def _line(text: str | None) -> str:
-    """A value on one Markdown line (an error may span lines)."""
-    return " ".join((text or "").split())[:160]
-
-
 def details_markdown(state: SiteState, plan: MonitorPlan, now: datetime) -> str:
     """The monitor's current details in the Web UI: what an on-call engineer asks first (where
     is traffic, can it fail over, which check is failing and why) without running a query.
@@ -74,18 +61,18 @@ def details_markdown(state: SiteState, plan: MonitorPlan, now: datetime) -> str:
         f"**Site:** {plan.site} · primary {plan.primary_ip} · backup {plan.backup_ip}",
         f"**State:** {state.state}" + (" (traffic is SPLIT)" if state.partial else ""),
         f"**Records:** {records or 'not read yet'}",
-        f"**Cooldown:** {_duration(remaining) + ' left' if remaining > 0 else 'none'}"
+        f"**Cooldown:** {duration(remaining) + ' left' if remaining > 0 else 'none'}"
         f" · **Failovers left today:** {left} of {pol.max_failovers_per_day}"
         f" · **Auto failover:** {'on' if pol.auto_failover else 'OFF'}",
     ]
     if state.current:
         op = state.current
         lines.append(
-            f"**Running:** {op.direction} ({op.trigger}: {_line(op.reason)}) `{op.workflow_id}`"
+            f"**Running:** {op.direction} ({op.trigger}: {one_line(op.reason)}) `{op.workflow_id}`"
         )
     if state.last_refusal:
         r = state.last_refusal
-        lines.append(f"**Last refusal:** {r.reason}: {_line(r.message)}")
+        lines.append(f"**Last refusal:** {r.reason}: {one_line(r.message)}")
     # One bullet per check: the Web UI draws Markdown tables without borders or spacing.
     lines += ["", "**Checks:**"]
     for c in state.checks.values():
@@ -93,7 +80,7 @@ def details_markdown(state: SiteState, plan: MonitorPlan, now: datetime) -> str:
         if not c.critical:
             mark += " (not critical)"
         fails = f", {c.consecutive_failures} failures in a row" if c.consecutive_failures else ""
-        error = f": {_line(c.last_error)}" if c.last_error and not c.is_healthy else ""
+        error = f": {one_line(c.last_error)}" if c.last_error and not c.is_healthy else ""
         lines.append(f"- {c.name}: {mark}{fails}{error}")
     return "\n".join(lines)
 
@@ -115,8 +102,8 @@ def plan_details(plan: MonitorPlan) -> str:
             f"**Records:** {records}",
             f"**Checks:** {checks}",
             f"**Policy:** auto failover {'on' if pol.auto_failover else 'OFF'}, cooldown "
-            f"{_duration(pol.cooldown_seconds)}, at most {pol.max_failovers_per_day} in 24 h, "
-            f"failback after {_duration(pol.failback_healthy_seconds)} healthy"
+            f"{duration(pol.cooldown_seconds)}, at most {pol.max_failovers_per_day} in 24 h, "
+            f"failback after {duration(pol.failback_healthy_seconds)} healthy"
             f" ({'automatic' if pol.auto_failback else 'by an operator'})",
             f"**Task queue:** {plan.task_queue}",
         ]
@@ -132,7 +119,7 @@ def operation_details(inp: FailoverInput) -> str:
             f"**{inp.direction.capitalize()}** of site **{inp.site}**: "
             f"{inp.from_ip} -> {inp.to_ip}",
             f"**Trigger:** {inp.trigger}" + (f" ({', '.join(flags)})" if flags else ""),
-            f"**Reason:** {_line(inp.reason)}",
+            f"**Reason:** {one_line(inp.reason)}",
             f"**Records:** {records}",
         ]
     )

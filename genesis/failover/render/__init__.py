@@ -1,6 +1,7 @@
 """Human-readable output for the CLI: status, health, results, history. Colour on a tty only.
 
-- ``text``: colour, tables, durations, one-line cuts: what every view is built from.
+- ``text``: colour, tables, "12s ago": what every view is built from (durations and one-line
+  cuts come from ``genesis.failover.wording``, shared with the Web UI's details).
 - ``status``: ``genesis-failover status`` (traffic, policy, running operation, health table).
 - ``results``: an operation's result, past operations, progress lines while one runs.
 - ``config``: ``genesis-failover validate`` (the config summary, where switches are verified).

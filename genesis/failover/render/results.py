@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from genesis.failover.render.text import _one_line, paint, table
+from genesis.failover.render.text import paint, table
+from genesis.failover.wording import one_line
 
 
 def result_text(r: dict[str, Any]) -> str:
@@ -81,7 +82,7 @@ def history_text(items: list[dict[str, Any]]) -> str:
                 f"{i['duration_seconds']:.1f}s" if i["duration_seconds"] is not None else "-",
                 _records_moved(i.get("records") or {}),
                 i.get("run_id") or "-",
-                _one_line(i["reason"], 60),
+                one_line(i["reason"], 60),
             ]
         )
     lines = table(
@@ -92,7 +93,7 @@ def history_text(items: list[dict[str, Any]]) -> str:
     for line, i in zip(lines[1:], items, strict=True):
         out.append(line)
         if i.get("error"):
-            out.append(f"    error: {_one_line(i['error'], 300)}")
+            out.append(f"    error: {one_line(i['error'], 300)}")
     ids = sorted({i["workflow_id"] for i in items})
     with_run = " --run-id RUN_ID" if any(i.get("run_id") for i in items) else ""
     out += ["", *(f"inspect: temporal workflow show --workflow-id {w}{with_run}" for w in ids)]

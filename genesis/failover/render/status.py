@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from genesis.failover.config import CheckConfig, FailoverConfig
-from genesis.failover.render.text import _one_line, _parse_time, ago, duration, paint, table
+from genesis.failover.render.text import _parse_time, ago, duration, paint, table
+from genesis.failover.wording import one_line
 
 
 def _stale_after(check: CheckConfig | None) -> float | None:
@@ -43,7 +44,7 @@ def health_table(
                 fails,
                 checked,
                 f"{latency:.1f}ms" if latency is not None else "-",
-                _one_line(c.get("last_error")) or "-",
+                one_line(c.get("last_error")) or "-",
             ]
         )
     return table(["CHECK", "HEALTH", "CRITICAL", "FAILS", "CHECKED", "LATENCY", "LAST ERROR"], rows)
@@ -70,7 +71,7 @@ def _failback_line(s: dict[str, Any], config: FailoverConfig | None) -> str | No
         return None
     checks = s["health"]["checks"]
     blocking = [
-        f"{name} ({_one_line(c.get('last_error'), 80) or 'unhealthy'})"
+        f"{name} ({one_line(c.get('last_error'), 80) or 'unhealthy'})"
         for name, c in checks.items()
         if c.get("critical", True) and not c["is_healthy"]
     ]
@@ -111,9 +112,9 @@ def _operation_line(op: dict[str, Any], as_of: str | None, *, running: bool) -> 
         when = f"{ago(op.get('finished_at') or op.get('started_at'), as_of)}"
         if op.get("duration_seconds") is not None:
             when += f", took {op['duration_seconds']:.1f}s"
-    line = f"{head} ({op['trigger']}: {_one_line(op['reason'], 100)}) {when}  [{op['workflow_id']}]"
+    line = f"{head} ({op['trigger']}: {one_line(op['reason'], 100)}) {when}  [{op['workflow_id']}]"
     if op.get("error"):
-        line += f"\n  error: {_one_line(op['error'], 300)}"
+        line += f"\n  error: {one_line(op['error'], 300)}"
     return line
 
 
@@ -154,7 +155,7 @@ def status_text(s: dict[str, Any], config: FailoverConfig | None = None) -> str:
     if s.get("last_refusal"):
         r = s["last_refusal"]
         lines.append(
-            f"last refusal: {r['reason']} - {_one_line(r['message'])} ({ago(r['at'], as_of)})"
+            f"last refusal: {r['reason']} - {one_line(r['message'])} ({ago(r['at'], as_of)})"
         )
     notes = s.get("notifications") or {}
     if notes.get("failed"):

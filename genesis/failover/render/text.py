@@ -1,5 +1,6 @@
-"""The pieces every view is built from: colour (on a terminal only), aligned tables, durations
-("4m 10s", "12s ago") and cutting a long message to one line."""
+"""The pieces every view is built from: colour (on a terminal only), aligned tables, and how
+long ago something was ("12s ago"; durations and one-line messages are in ``wording``, shared
+with the Web UI's details)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 import sys
 from datetime import datetime
 from typing import Any
+
+from genesis.failover.wording import duration  # re-exported: render.duration
 
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
 
@@ -54,16 +57,6 @@ def _parse_time(text: str | None) -> datetime | None:
         return None
 
 
-def duration(seconds: float) -> str:
-    """3s, 4m 10s, 2h 5m: how long, as a person says it."""
-    seconds = int(round(max(0.0, seconds)))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h {seconds % 3600 // 60}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m {seconds % 60}s"
-    return f"{seconds}s"
-
-
 def ago(when: str | None, now: str | None) -> str:
     """How long before ``now`` (both ISO-8601) ``when`` was: "12s ago", or "never"."""
     t, n = _parse_time(when), _parse_time(now)
@@ -72,8 +65,3 @@ def ago(when: str | None, now: str | None) -> str:
     if n is None:
         return when or "never"
     return duration((n - t).total_seconds()) + " ago"
-
-
-def _one_line(text: str | None, limit: int = 160) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
