@@ -60,6 +60,10 @@ def observe_site(state: SiteState, now: datetime, policy: PolicySettings) -> Non
     """Gauges of the site as it is now: each check's health, the state, time since failover,
     and the cooldown remaining and failovers left today (whether an automatic failover could
     happen now)."""
+    if workflow.unsafe.is_replaying():
+        # The SDK would drop every value anyway; a worker replaying a long monitor history
+        # (thousands of loops) need not compute them.
+        return
     meter = workflow.metric_meter()
     healthy = meter.create_gauge(CHECK_HEALTHY.name, CHECK_HEALTHY.help)
     failures = meter.create_gauge(CHECK_CONSECUTIVE_FAILURES.name, CHECK_CONSECUTIVE_FAILURES.help)
