@@ -3,7 +3,7 @@ POST handler that answers a str as text and a dict as JSON.
 
     class Receiver(ScriptedReceiver):
         default_bodies = {500: "internal_error"}       # the service's body for a bare status
-        def accept(self, path, raw) -> Answer: ...     # the service's own answer
+        def accept(self, path, body) -> Answer: ...    # the service's own answer
 
     receiver.fail_next(500)                 # the next request gets HTTP 500
     receiver.fail_next(429, retry_after=1)
@@ -13,6 +13,7 @@ POST handler that answers a str as text and a dict as JSON.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -35,7 +36,7 @@ class Fault:
     hang: float = 0.0
 
 
-class ScriptedReceiver(LoopbackHTTPServer[Fault]):
+class ScriptedReceiver(LoopbackHTTPServer[Fault], ABC):
     """A receiver whose next answers can be scripted; ``accept`` is the service itself."""
 
     default_bodies: ClassVar[dict[int, str | dict[str, Any]]] = {}
@@ -76,9 +77,9 @@ class ScriptedReceiver(LoopbackHTTPServer[Fault]):
         text = fault.body if fault.body is not None else self.default_bodies.get(fault.status, "")
         return fault.status, text, headers
 
+    @abstractmethod
     def accept(self, path: str, body: Any) -> Answer:
         """The service's answer to ``body`` (parsed JSON, or the text when it is not JSON)."""
-        raise NotImplementedError
 
 
 class _Handler(LoopbackHandler):
