@@ -31,7 +31,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from genesis.failover.models import OperationRequest
-from tests.workflows.test_monitor_workflow import Lab, MonitorWorkflow, until
+from tests.workflows.lab import Lab, MonitorWorkflow, until
 
 
 async def record(prefix: Path) -> None:
