@@ -11,7 +11,7 @@ Record them with the code of the version whose histories you want, e.g. before a
     PYTHONPATH=/tmp/old .venv/bin/python tests/histories/record.py tests/histories/<prefix>
 
 The scenario (the time-skipping server, the scripted probes and in-memory zone of
-tests/workflows/test_monitor_workflow.py): the primary dies, the site fails over by itself with a
+tests/workflows/lab.py): the primary dies, the site fails over by itself with a
 pre-failover hook, the primary recovers, an operator fails back. It writes
 ``<prefix>-monitor.json`` (MonitorWorkflow, still running) and ``<prefix>-failover.json`` (the
 FailoverWorkflow of the failback).
