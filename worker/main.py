@@ -17,6 +17,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
@@ -28,6 +29,7 @@ from activities import (
     ProbeActivities,
 )
 from genesis.failover.config import FailoverConfig, monitor_workflow_id
+from genesis.failover.converter import data_converter
 from genesis.failover.dns import DNSProvider, DNSProviders, build_providers
 from genesis.failover.hooks import HookRegistry
 from genesis.failover.notify import Notifiers, build_notifiers
@@ -44,10 +46,17 @@ log = logging.getLogger("genesis.failover.worker")
 WORKFLOWS: Sequence[type] = (MonitorWorkflow, FailoverWorkflow)
 
 
-async def connect(address: str, namespace: str, *, runtime: Runtime | None = None) -> Client:
-    """``runtime``: the one serving the worker's metrics (worker/metrics.py); None: the SDK's."""
+async def connect(
+    address: str,
+    namespace: str,
+    *,
+    runtime: Runtime | None = None,
+    converter: DataConverter = pydantic_data_converter,
+) -> Client:
+    """``runtime``: the one serving the worker's metrics (worker/metrics.py); None: the SDK's.
+    ``converter``: ``genesis.failover.converter.data_converter`` for the site (encryption)."""
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
+        address, namespace=namespace, data_converter=converter, runtime=runtime
     )
 
 
@@ -133,6 +142,8 @@ class SiteClients:
     hooks: HookRegistry
     notifiers: Notifiers
     providers: DNSProviders
+    # The site's data converter: with [temporal.encryption], its keys are read here too.
+    converter: DataConverter = pydantic_data_converter
 
     async def aclose(self) -> None:
         await self.providers.aclose()
@@ -145,10 +156,11 @@ def build_site_clients(config: FailoverConfig, environ: Mapping[str, str]) -> Si
     environment (a hook program missing, a secret unset) fails here, at start or in
     ``validate``, rather than during the first failover. Providers come last: they are the
     only ones that may hold something to close when a later step fails."""
+    converter = data_converter(config.temporal.encryption, environ)
     hooks = HookRegistry(secrets=known_secrets(config, environ))
     hooks.add_config(config.hooks, environ)
     notifiers = build_notifiers(config.notifications, environ)
-    return SiteClients(hooks, notifiers, build_providers(config.dns, environ))
+    return SiteClients(hooks, notifiers, build_providers(config.dns, environ), converter)
 
 
 async def run_worker(
@@ -165,6 +177,7 @@ async def run_worker(
             config.temporal.address,
             config.temporal.namespace,
             runtime=metrics_runtime(config.metrics, site=config.site.name),
+            converter=clients.converter,
         )
         await serve(
             client,

@@ -21,7 +21,6 @@ import os
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 
 from genesis.failover.config import (
@@ -33,6 +32,8 @@ from genesis.failover.config import (
     config_error_from,
     monitor_workflow_id,
 )
+from genesis.failover.config.site import EncryptionSettings
+from genesis.failover.converter import data_converter
 from genesis.failover.dns.manager import DNSManager
 from genesis.failover.errors import ConfigError
 from genesis.failover.health import HealthChecker
@@ -66,6 +67,7 @@ class FailoverCoordinator:
         status_refresh_seconds: float = 2.0,
         notifications: NotificationsSettings | dict[str, Any] | None = None,
         gates: GatesSettings | dict[str, Any] | None = None,
+        encryption: EncryptionSettings | None = None,
     ) -> None:
         self.health_checker = health_checker
         self.dns_manager = dns_manager
@@ -97,6 +99,8 @@ class FailoverCoordinator:
         self.propagation_timeout_seconds = propagation_timeout_seconds
         self.hooks = HookRegistry()
         self._client = client
+        # [temporal.encryption]: the facade's client encrypts and decrypts like the worker's.
+        self.encryption = encryption
         self._refresh_every = status_refresh_seconds
         self._status: dict[str, Any] | None = None
         self._stop = asyncio.Event()
@@ -123,6 +127,7 @@ class FailoverCoordinator:
             client=client,
             notifications=config.notifications,
             gates=config.gates,
+            encryption=config.temporal.encryption,
         )
         coordinator.hooks.add_config(config.hooks)
         coordinator._plan = build_monitor_plan(config)
@@ -189,7 +194,7 @@ class FailoverCoordinator:
             self._client = await Client.connect(
                 self.temporal_address,
                 namespace=self.namespace,
-                data_converter=pydantic_data_converter,
+                data_converter=data_converter(self.encryption),
             )
         return self._client
 

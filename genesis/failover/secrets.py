@@ -46,8 +46,8 @@ _NOT_SECRET = frozenset({"username_env"})
 
 
 def secret_env_names(config: BaseModel) -> list[str]:
-    """Every environment variable ``config`` names as holding a secret (``*_env`` keys and a
-    command hook's ``pass_env``), plus the AWS SDK's own credential variables."""
+    """Every environment variable ``config`` names as holding a secret (``*_env`` keys, ``*_envs``
+    lists and a command hook's ``pass_env``), plus the AWS SDK's own credential variables."""
     names: list[str] = list(_IMPLICIT)
 
     def walk(value: object) -> None:
@@ -58,7 +58,9 @@ def secret_env_names(config: BaseModel) -> list[str]:
                 # every hook output would garble them.
                 if key.endswith("_env") and key not in _NOT_SECRET and isinstance(item, str):
                     names.append(item)
-                elif key == "pass_env" and isinstance(item, list):
+                elif (key == "pass_env" or key.endswith("_envs")) and isinstance(item, list):
+                    # pass_env: what a command hook may see; *_envs: several secrets (the
+                    # payload keys that still decrypt, [temporal.encryption]).
                     names.extend(str(v) for v in item)
                 else:
                     walk(item)

@@ -19,13 +19,16 @@ from genesis.failover.models import Direction
 
 async def _connect(config: FailoverConfig) -> Any:
     from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
 
+    from genesis.failover.converter import data_converter
+
+    # Outside the try: a missing payload key is a config error (exit 2), not Temporal's.
+    converter = data_converter(config.temporal.encryption)
     try:
         return await Client.connect(
             config.temporal.address,
             namespace=config.temporal.namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=converter,
         )
     except Exception as exc:
         raise OperationFailed(

@@ -3,16 +3,64 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from pydantic import Field, field_validator, model_validator
 
-from genesis.failover.config.base import NAME_PATTERN, StrictModel
+from genesis.failover.config.base import NAME_PATTERN, EnvVarName, StrictModel
+
+# The Web UI of `genesis-failover dev` and of `temporal server start-dev` (port 8233).
+DEFAULT_UI_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
+
+
+class EncryptionSettings(StrictModel):
+    """``[temporal.encryption]``: payloads (inputs, results, queries, memos, failure texts) are
+    encrypted before they reach Temporal (genesis/failover/codec.py; docs/security.md).
+
+    Keys are base64 of 32 random bytes, each in the environment variable named here: the
+    current key encrypts; previous keys only decrypt, so a key can be rotated without losing
+    the histories it wrote."""
+
+    key_env: EnvVarName
+    previous_key_envs: list[EnvVarName] = Field(default_factory=list)
+    # The codec server (`genesis-failover codec-server`) answers only requests whose
+    # Authorization header holds this variable's value (alone or after "Bearer "); unset: any
+    # request from this machine (it binds to loopback by default).
+    codec_auth_env: EnvVarName | None = None
+    # Web UI origins the codec server allows (CORS): the UI calls it from the browser.
+    codec_cors_origins: list[str] = Field(default_factory=lambda: list(DEFAULT_UI_ORIGINS))
+
+    @field_validator("previous_key_envs")
+    @classmethod
+    def _distinct_names(cls, v: list[str]) -> list[str]:
+        dupes = sorted({name for name in v if v.count(name) > 1})
+        if dupes:
+            raise ValueError(f"{dupes[0]!r} is listed twice")
+        return v
+
+    @model_validator(mode="after")
+    def _current_not_previous(self) -> EncryptionSettings:
+        if self.key_env in self.previous_key_envs:
+            raise ValueError(f"{self.key_env!r} is both key_env and in previous_key_envs")
+        return self
+
+    @field_validator("codec_cors_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        for origin in v:
+            if not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(
+                    f"an origin is scheme://host[:port] without a path, got {origin!r}"
+                )
+        return v
 
 
 class TemporalSettings(StrictModel):
     address: str = "localhost:7233"
     namespace: str = "default"
     task_queue: str = "genesis-failover"
+    # None: payloads are stored as JSON, readable by anyone who can read the namespace.
+    encryption: EncryptionSettings | None = None
 
 
 class SiteSettings(StrictModel):
