@@ -1,0 +1,277 @@
+"""Encryption at rest: the AES-256-GCM payload codec (genesis/failover/codec.py), its keys from the
+environment, rotation, tampering, and a real failover on the dev server whose stored history is
+ciphertext while the CLI, the codec server and `temporal --codec-endpoint` read it in clear."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client
+
+from genesis.failover.codec import (
+    ENCODING,
+    KEY_ID_KEY,
+    EncryptionCodec,
+    TamperedPayloadError,
+    UnknownKeyError,
+    key_id,
+    new_key,
+)
+from genesis.failover.codec_server import codec_server_for
+from genesis.failover.config import failover_workflow_id, parse_config
+from genesis.failover.config.site import EncryptionSettings
+from genesis.failover.converter import data_converter
+from genesis.failover.errors import ConfigError
+from genesis.lab.bind9 import Bind9Lab
+from genesis.lab.http_target import DemoService
+from genesis.lab.ports import free_port
+from genesis.lab.temporal_dev import TemporalDevServer
+from tests.integration.conftest import (
+    BACKUP,
+    PRIMARY,
+    TSIG_ENV,
+    lab_config_data,
+    request,
+    running_worker,
+    wait_status,
+)
+from tests.support import write_toml
+from tests.temporal_cli import history_text, run, temporal
+
+CLI = str(Path(sys.executable).parent / "genesis-failover")
+KEY_ENV, OLD_KEY_ENV, AUTH_ENV = (
+    "GENESIS_TEST_PAYLOAD_KEY",
+    "GENESIS_TEST_OLD_KEY",
+    "GFO_CODEC_AUTH",
+)
+REASON = "encrypted-drill-reason-7d3f"
+
+
+def _payload(text: str) -> Payload:
+    return Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(text).encode())
+
+
+def _raw(key: str) -> bytes:
+    return base64.b64decode(key)
+
+
+async def test_a_payload_round_trips_and_its_stored_form_shows_no_plaintext() -> None:
+    codec = EncryptionCodec(_raw(new_key()))
+    original = [_payload(f"primary {PRIMARY}"), _payload("")]
+    encoded = await codec.encode(original)
+    assert [p.metadata["encoding"] for p in encoded] == [ENCODING, ENCODING]
+    assert {p.metadata[KEY_ID_KEY].decode() for p in encoded} == {codec.key_id}
+    assert PRIMARY.encode() not in encoded[0].data and b"json/plain" not in encoded[0].data
+    # A random nonce per payload: the same plaintext never encrypts the same way twice.
+    assert (await codec.encode(original[:1]))[0].data != encoded[0].data
+    assert await codec.decode(encoded) == original
+    # Payloads written before encryption was turned on still read.
+    assert await codec.decode(original) == original
+
+
+async def test_a_rotated_key_decrypts_what_the_previous_key_wrote_and_encrypts_with_the_new() -> (
+    None
+):
+    old, new = new_key(), new_key()
+    written_before = await EncryptionCodec(_raw(old)).encode([_payload(REASON)])
+    rotated = EncryptionCodec(_raw(new), previous=[_raw(old)])
+    assert rotated.key_ids == [key_id(_raw(new)), key_id(_raw(old))]
+    assert await rotated.decode(written_before) == [_payload(REASON)]
+    written_after = await rotated.encode([_payload(REASON)])
+    assert written_after[0].metadata[KEY_ID_KEY].decode() == key_id(_raw(new))
+
+    # A codec that lost the old key says which key id it needs, and shows no key.
+    with pytest.raises(UnknownKeyError) as lost:
+        await EncryptionCodec(_raw(new)).decode(written_before)
+    assert lost.value.key_id == key_id(_raw(old))
+    assert key_id(_raw(old)) in str(lost.value) and "previous_key_envs" in str(lost.value)
+    assert old not in str(lost.value) and new not in str(lost.value)
+
+
+async def test_a_tampered_payload_or_its_metadata_is_refused_with_a_typed_error() -> None:
+    k1, k2 = new_key(), new_key()
+    codec = EncryptionCodec(_raw(k1), previous=[_raw(k2)])
+    (sealed,) = await codec.encode([_payload(f"to {BACKUP}")])
+
+    flipped = Payload()
+    flipped.CopyFrom(sealed)
+    flipped.data = sealed.data[:-1] + bytes([sealed.data[-1] ^ 1])
+    relabelled = Payload()
+    relabelled.CopyFrom(sealed)
+    relabelled.metadata[KEY_ID_KEY] = key_id(_raw(k2)).encode()  # a key it holds, not this one's
+    unlabelled = Payload()
+    unlabelled.CopyFrom(sealed)
+    del unlabelled.metadata[KEY_ID_KEY]
+    for bad in (flipped, relabelled, unlabelled):
+        with pytest.raises(TamperedPayloadError) as refused:
+            await codec.decode([bad])
+        message = str(refused.value)
+        assert k1 not in message and k2 not in message and BACKUP not in message
+
+
+def test_a_missing_or_malformed_key_is_a_config_error_naming_the_variable_never_the_value() -> None:
+    settings = EncryptionSettings(key_env=KEY_ENV, previous_key_envs=[OLD_KEY_ENV])
+    short = base64.b64encode(os.urandom(16)).decode()
+    cases = {
+        "unset": ({OLD_KEY_ENV: new_key()}, "temporal.encryption.key_env", KEY_ENV),
+        "not base64": (
+            {KEY_ENV: "not*base64*at*all!", OLD_KEY_ENV: new_key()},
+            "temporal.encryption.key_env",
+            KEY_ENV,
+        ),
+        "16 bytes": (
+            {KEY_ENV: new_key(), OLD_KEY_ENV: short},
+            "temporal.encryption.previous_key_envs[0]",
+            OLD_KEY_ENV,
+        ),
+    }
+    for case, (environ, field, var) in cases.items():
+        with pytest.raises(ConfigError) as refused:
+            data_converter(settings, environ)
+        error = refused.value
+        assert (error.field, error.value) == (field, var), case
+        assert var in str(error), case
+        assert not [v for v in environ.values() if v in str(error)], case
+    # The config itself holds names only: a key pasted in place of a name is refused unechoed.
+    pasted = new_key()
+    with pytest.raises(ConfigError) as named:
+        parse_config(
+            {
+                "temporal": {"encryption": {"key_env": pasted}},
+                "site": {"name": "s", "primary_ip": PRIMARY, "backup_ip": BACKUP},
+                "checks": [{"name": "c", "type": "tcp", "target": "127.0.0.1:9"}],
+                "dns": {"provider": "rfc2136", "records": [{"domain": "a.example.test"}]},
+            }
+        )
+    assert "temporal.encryption.key_env" in str(named.value) and pasted not in str(named.value)
+
+
+async def _cli(config_file: Path, *args: str) -> Any:
+    done = await run([CLI, "-c", str(config_file), *args], env=dict(os.environ))
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done
+
+
+async def test_a_failover_with_encryption_on_stores_ciphertext_that_the_cli_and_codec_server_read(
+    dev_server: TemporalDevServer,
+    dev_client: Client,
+    bind9: Bind9Lab,
+    primary_service: DemoService,
+    task_queue: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    old_key, key, auth = new_key(), new_key(), f"codec-auth-{os.urandom(8).hex()}"
+    for name, value in {
+        TSIG_ENV: bind9.tsig_secret,
+        KEY_ENV: key,
+        OLD_KEY_ENV: old_key,
+        AUTH_ENV: auth,
+    }.items():
+        monkeypatch.setenv(name, value)
+    data = lab_config_data(dev_server, bind9, primary_service.url, task_queue, site_prefix="enc")
+    data["temporal"]["encryption"] = {
+        "key_env": KEY_ENV,
+        "previous_key_envs": [OLD_KEY_ENV],
+        "codec_auth_env": AUTH_ENV,
+    }
+    config = parse_config(data)
+    site = config.site.name
+    config_file = write_toml(
+        config.model_dump(mode="json", exclude_defaults=True), tmp_path / "s.toml"
+    )
+    client = await Client.connect(
+        dev_server.address, data_converter=data_converter(config.temporal.encryption)
+    )
+    switch = failover_workflow_id(site)
+
+    async with running_worker(config, client) as handle:
+        await wait_status(handle, lambda s: bool(s["records"]))
+        result = await request(handle, "failover", reason=REASON)
+        assert result.outcome == "succeeded", result
+
+        # As stored: Temporal holds ciphertext. Workflow ids and search attributes are not
+        # payloads (docs/security.md says so), so the site's name is there: the scan is real.
+        stored = {}
+        for wid in (handle.id, switch):
+            shown = await temporal(dev_server, "workflow", "show", "-w", wid, "-o", "json")
+            described = await temporal(dev_server, "workflow", "describe", "-w", wid, "-o", "json")
+            assert shown.returncode == described.returncode == 0, (shown.stderr, described.stderr)
+            stored[wid] = shown.stdout
+            text = history_text(shown.stdout) + history_text(described.stdout)
+            assert site in text and base64.b64encode(ENCODING).decode() in text, wid
+            for plain in (PRIMARY, BACKUP, REASON, "primary_api", "rfc2136"):
+                assert plain not in text, f"{plain!r} is readable in {wid} as stored"
+        # A client without the key cannot read the monitor's answers either.
+        with pytest.raises(Exception, match="binary/encrypted|encoding"):
+            await dev_client.get_workflow_handle(handle.id).query("status")
+
+        # With the key: the CLI reads status and history as usual.
+        status = json.loads((await _cli(config_file, "status", "--json")).stdout)
+        assert status["state"] == "failed_over", status
+        history = json.loads((await _cli(config_file, "history", "--json")).stdout)
+        assert history[-1]["reason"] == REASON, history
+        assert PRIMARY in (await _cli(config_file, "status")).stdout
+
+        # The codec server decodes what the worker wrote, for the CLI and the Web UI.
+        port = free_port()
+        with codec_server_for(config, "127.0.0.1", port) as server:
+            started = json.loads(stored[switch])["events"][0]
+            payloads = started["workflowExecutionStartedEventAttributes"]["input"]
+            async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+                refused = await http.post("/decode", json=payloads)
+                assert refused.status_code == 401
+                preflight = await http.options(
+                    "/decode",
+                    headers={
+                        "Origin": "http://localhost:8233",
+                        "Access-Control-Request-Method": "POST",
+                    },
+                )
+                assert preflight.status_code == 204
+                assert preflight.headers["access-control-allow-origin"] == "http://localhost:8233"
+                decoded = await http.post(
+                    "/decode", json=payloads, headers={"Authorization": f"Bearer {auth}"}
+                )
+                assert decoded.status_code == 200, decoded.text
+                plain = history_text(decoded.text)
+                assert PRIMARY in plain and REASON in plain
+                assert not [
+                    p
+                    for p in decoded.json()["payloads"]
+                    if "encryption-key-id" in p.get("metadata", {})
+                ]
+                # A payload that was changed is refused, saying why, with no key in the answer.
+                tampered = json.loads(json.dumps(payloads))
+                tampered["payloads"][0]["metadata"][KEY_ID_KEY] = base64.b64encode(
+                    b"0" * 16
+                ).decode()
+                bad = await http.post("/decode", json=tampered, headers={"Authorization": auth})
+                assert bad.status_code == 400 and "0000000000000000" in bad.text
+                assert key not in bad.text and old_key not in bad.text
+
+            # The temporal CLI reads the same history in clear through it.
+            through = await temporal(
+                dev_server,
+                "workflow",
+                "show",
+                "-w",
+                switch,
+                "-o",
+                "json",
+                "--codec-endpoint",
+                server.url,
+                "--codec-auth",
+                f"Bearer {auth}",
+            )
+            assert through.returncode == 0, through.stderr
+            clear = history_text(through.stdout)
+            assert PRIMARY in clear and BACKUP in clear and REASON in clear
