@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from genesis.failover.addresses import split_host_port
@@ -18,8 +18,31 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+# The longest duration any setting may name. Beyond it `timedelta` overflows (1e300 seconds) or a
+# typo passes for a setting (a cooldown of 30 years): the monitor would crash on it in a workflow
+# task, over and over, instead of the loader refusing it once.
+MAX_SECONDS = 366 * 86400
+
+
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # No inf or nan (TOML has both): `interval_seconds = inf` would load, then fail to reach the
+    # monitor at all (JSON has no infinity) and leave the site unwatched.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
+
+    @field_validator("*")
+    @classmethod
+    def _durations_fit(cls, value: object, info: ValidationInfo) -> object:
+        name = info.field_name or ""
+        if (
+            name.endswith("_seconds")
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and abs(value) > MAX_SECONDS
+        ):
+            raise ValueError(f"must be at most {MAX_SECONDS} seconds (366 days)")
+        return value
 
 
 # Errors of this type never echo the value: it may be a secret (a password in a URL, or a secret
@@ -48,6 +71,26 @@ def _check_server_address(value: str) -> str:
 
 
 ServerAddress = Annotated[str, AfterValidator(_check_server_address)]
+
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+
+
+def _check_domain(value: str) -> str:
+    """A DNS name: a typo'd one ("genesis.example.com,") would otherwise only show when the
+    first failover asks the provider for it."""
+    labels = value.removesuffix(".").split(".")
+    if labels[0] == "*":  # a wildcard record
+        labels = labels[1:]
+    if len(value.removesuffix(".")) > 253 or not labels or not all(map(_LABEL.match, labels)):
+        raise ValueError(
+            "must be a DNS name: dot-separated labels of 1-63 letters, digits, '-' or '_' "
+            "(not starting or ending with '-'), 253 characters at most"
+        )
+    return value
+
+
+DomainName = Annotated[str, AfterValidator(_check_domain)]
 
 
 def _check_api_url(value: str) -> str:

@@ -6,8 +6,16 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from genesis.failover.config.base import ApiUrl, EnvVarName, ServerAddress, StrictModel
+from genesis.failover.config.base import (
+    ApiUrl,
+    DomainName,
+    EnvVarName,
+    ServerAddress,
+    StrictModel,
+)
 
+# RFC 2181 section 8: a TTL is 31 bits; providers refuse more, but only when a failover writes it.
+MAX_TTL = 2**31 - 1
 ProviderName = Literal["digitalocean", "cloudflare", "route53", "rfc2136"]
 IMPLEMENTED_PROVIDERS: frozenset[str] = frozenset(
     {"digitalocean", "cloudflare", "route53", "rfc2136"}
@@ -15,14 +23,14 @@ IMPLEMENTED_PROVIDERS: frozenset[str] = frozenset(
 
 
 class DnsRecordConfig(StrictModel):
-    domain: str = Field(min_length=1)
+    domain: DomainName
     record_type: Literal["A", "AAAA"] = "A"
-    ttl: int | None = Field(None, ge=1)
+    ttl: int | None = Field(None, ge=1, le=MAX_TTL)
     # The provider holding this record when it is not [dns] provider: the seed advises more
     # than one DNS provider, and one failover may move records at several.
     provider: ProviderName | None = None
     # The zone holding the record at its provider; found from the name when left out.
-    zone: str | None = None
+    zone: DomainName | None = None
     # Where this record's change is verified, overriding [propagation] (a record at Cloudflare
     # is served by Cloudflare's nameservers, one on BIND by BIND's).
     nameservers: list[ServerAddress] | None = None
@@ -31,7 +39,7 @@ class DnsRecordConfig(StrictModel):
 
 class Rfc2136Settings(StrictModel):
     server: ServerAddress  # "host" or "host:port"; the primary that accepts updates
-    zone: str
+    zone: DomainName
     tsig_key_name: str | None = None
     tsig_algorithm: str = "hmac-sha256"
     tsig_secret_env: EnvVarName | None = None
@@ -69,7 +77,7 @@ class Route53Settings(StrictModel):
 
 class DnsSettings(StrictModel):
     provider: ProviderName
-    ttl: int = Field(60, ge=1)
+    ttl: int = Field(60, ge=1, le=MAX_TTL)
     records: list[DnsRecordConfig] = Field(min_length=1)
     rfc2136: Rfc2136Settings | None = None
     # Cloud sections may be left out: their defaults name the usual environment variables.

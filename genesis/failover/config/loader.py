@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from genesis.failover.config.base import SECRET_ERROR, StrictModel
 from genesis.failover.config.checks import CheckConfig
@@ -35,18 +35,18 @@ class FailoverConfig(StrictModel):
     notifications: NotificationsSettings = Field(default_factory=lambda: NotificationsSettings())
     metrics: MetricsSettings = Field(default_factory=lambda: MetricsSettings())
 
-    @model_validator(mode="after")
-    def _unique_checks(self) -> FailoverConfig:
-        seen: set[str] = set()
-        for c in self.checks:
+    @field_validator("checks")
+    @classmethod
+    def _unique_checks(cls, checks: list[CheckConfig]) -> list[CheckConfig]:
+        # A field validator, so the error names ``checks`` (a model validator's has no path).
+        # No critical check at all is not an error: an operator may want reporting only;
+        # automatic failover then never fires, which `validate` says out loud.
+        seen: dict[str, int] = {}
+        for i, c in enumerate(checks):
             if c.name in seen:
-                raise ValueError(f"two checks are named {c.name!r}")
-            seen.add(c.name)
-        if not any(c.critical for c in self.checks) and self.policy.auto_failover:
-            # Not an error: an operator may want reporting only. Automatic failover then
-            # never fires, which `validate` says out loud.
-            pass
-        return self
+                raise ValueError(f"two checks are named {c.name!r} (checks {seen[c.name]} and {i})")
+            seen[c.name] = i
+        return checks
 
     @property
     def monitor_workflow_id(self) -> str:
@@ -83,7 +83,9 @@ def config_error_from(exc: ValidationError, *, prefix: str = "") -> ConfigError:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        if err["type"] == SECRET_ERROR:
+        # Anything given for a *_env key (a string where a list belongs, a pasted token) may be
+        # the secret itself: never echoed, whatever the problem.
+        if err["type"] == SECRET_ERROR or any(str(p).endswith("_env") for p in err["loc"]):
             value = None  # never echoed, not even in ConfigError.value
             lines.append(f"{loc}: {msg}")
         elif err["type"] == "missing":
@@ -98,7 +100,10 @@ def config_error_from(exc: ValidationError, *, prefix: str = "") -> ConfigError:
 
 
 def _apply_env_overrides(data: dict[str, Any]) -> dict[str, Any]:
-    temporal = dict(data.get("temporal") or {})
+    given = data.get("temporal")
+    if given is not None and not isinstance(given, dict):
+        return data  # `temporal = true`: validation names it; there is nothing to override
+    temporal = dict(given or {})
     if os.environ.get("TEMPORAL_ADDRESS"):
         temporal["address"] = os.environ["TEMPORAL_ADDRESS"]
     if os.environ.get("TEMPORAL_NAMESPACE"):
