@@ -26,6 +26,11 @@ def apply_probe(
     (one lost packet must not move a site) and healthy again only after ``success_threshold``
     consecutive successes (one lucky probe from a flapping primary must not end an outage).
 
+    Any failed probe, even one below the threshold, ends the failback window (``healthy_since``):
+    the check stays healthy (one lost packet must not fail a site over), but a primary that
+    drops every third probe must not count as healthy "without a break" and get the traffic
+    back. The window starts again at its next good probe.
+
     ``now`` is the decider's clock (workflow time in the monitor): the failback window is
     measured on the same clock as the decision, not on the clock of whichever worker probed."""
     seen = now or result.checked_at
@@ -51,9 +56,9 @@ def apply_probe(
         h.consecutive_failures += 1
         h.consecutive_successes = 0
         h.last_error = result.error or "probe failed"
+        h.healthy_since = None
         if h.consecutive_failures >= check.failure_threshold:
             h.is_healthy = False
-            h.healthy_since = None
     return h
 
 
@@ -211,11 +216,17 @@ def healthy_window_gate(state: SiteState, policy: PolicySettings, now: datetime)
     since = primary_healthy_since(state)
     if since is None:
         bad = unhealthy_critical(state)
-        detail = (
-            f"primary unhealthy: {describe_unhealthy(bad)}"
-            if bad
-            else "primary not probed healthy yet"
-        )
+        blips = [c for c in state.checks.values() if c.critical and c.consecutive_failures]
+        if bad:
+            detail = f"primary unhealthy: {describe_unhealthy(bad)}"
+        elif blips:
+            detail = (
+                "primary failed its latest probe ("
+                + ", ".join(f"{c.name}: {c.last_error}" for c in blips)
+                + "): the window starts again at its next good probe"
+            )
+        else:
+            detail = "primary not probed healthy yet"
         return GateResult(
             name="primary_healthy_window",
             kind="healthy_window",
@@ -246,8 +257,9 @@ def decide_automatic_failback(state: SiteState, policy: PolicySettings, now: dat
         return _no("auto_failback_disabled", "automatic failback is off", now)
     if state.current is not None:
         return _no("in_progress", f"a {state.current.direction} is already running", now)
-    if primary_healthy_since(state) is None:
-        return _no("primary_unhealthy", describe_unhealthy(unhealthy_critical(state)), now)
+    bad = unhealthy_critical(state)
+    if bad:
+        return _no("primary_unhealthy", describe_unhealthy(bad), now)
     window = healthy_window_gate(state, policy, now)
     if not window.ok:
         return _no("healthy_window", window.detail, now)

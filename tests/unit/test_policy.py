@@ -244,6 +244,30 @@ def test_automatic_failback_waits_for_the_healthy_window() -> None:
     assert policy.decide_automatic_failback(s, pol, T0 + timedelta(seconds=181)).allowed
 
 
+def test_a_failed_probe_below_the_threshold_restarts_the_failback_window() -> None:
+    """The story: after a failover the primary comes back but drops every third probe. Its
+    check never turns unhealthy (two good probes in a row, then one bad: the failure threshold
+    is never reached), yet it is not healthy "without a break": each failed probe starts the
+    failback window again, so automatic failback never hands traffic back to it."""
+    pol = PolicySettings(auto_failback=True, failback_healthy_seconds=60)
+    s = failed_over_site(None)
+    h = feed(s.checks["api"], "fff" + "ssf" * 40)  # 120 probes, 1 s apart
+    s.checks["api"] = h
+    end = T0 + timedelta(seconds=len("fff" + "ssf" * 40))
+    assert h.is_healthy and h.healthy_since is None
+    d = policy.decide_automatic_failback(s, pol, end)
+    assert not d.allowed and d.reason == "healthy_window"
+    assert "failed its latest probe (api: refused)" in d.message
+    manual = policy.decide_manual(s, pol, end, direction="failback", dry_run=False, force=False)
+    assert not manual.allowed and manual.reason == "healthy_window"
+    # The next good probe starts the window; a whole window of them opens it.
+    h = policy.apply_probe(h, CHECK, probe(True, end))
+    assert h.healthy_since == end
+    s.checks["api"] = h
+    assert not policy.decide_automatic_failback(s, pol, end + timedelta(seconds=59)).allowed
+    assert policy.decide_automatic_failback(s, pol, end + timedelta(seconds=60)).allowed
+
+
 # --- state machine ---------------------------------------------------------------------------
 
 
