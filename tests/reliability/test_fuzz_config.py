@@ -8,7 +8,9 @@ value that only breaks the monitor later (``interval_seconds = inf``) is a secon
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
 import math
 import os
@@ -22,9 +24,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from genesis.failover.cli import main
 from genesis.failover.config import FailoverConfig, load_config, parse_config
 from genesis.failover.errors import ConfigError
 from genesis.failover.plan import MonitorInput, MonitorPlan, build_monitor_plan
+from tests.support import toml_text
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_TEXT = (ROOT / "examples" / "production.toml").read_text()
@@ -262,6 +266,8 @@ def mutation(draw: st.DrawFn) -> tuple[Path_, Any]:
 @example(change=(("checks", 1, "failure_threshold"), 0))
 @example(change=(("checks", 0, "check_type"), "ftp"))
 @example(change=(("dns", "rfc2136", "server"), "localhost:70000"))
+@example(change=(("dns", "rfc2136", "tsig_algorithm"), ""))
+@example(change=(("dns", "rfc2136", "tsig_key_name"), "bad key"))
 def test_a_wrong_value_anywhere_is_refused_naming_its_field_and_value_or_is_usable(
     change: tuple[Path_, Any],
 ) -> None:
@@ -316,10 +322,11 @@ def test_an_unknown_key_is_refused_with_its_path(table: Path_, key: str, value: 
 
 
 @FAST
-@given(path=st.sampled_from(ENV_PATHS), secret=st.text(min_size=4, max_size=40))
+@given(path=st.sampled_from(ENV_PATHS), tail=st.text(min_size=4, max_size=40))
 def test_a_secret_pasted_where_a_variable_name_belongs_is_never_repeated(
-    path: Path_, secret: str
+    path: Path_, tail: str
 ) -> None:
+    secret = f"tok-{tail}"  # a token's shape, and no word of the config's own
     try:
         usable(parse_config(with_value(path, secret)))
     except ConfigError as error:
@@ -379,3 +386,42 @@ def test_a_mangled_toml_file_is_refused_with_a_config_error_or_loads_usable(
         assert str(path) in str(error) or str(error).startswith("invalid config: "), str(error)
         return
     usable(config)
+
+
+LAB: dict[str, Any] = EXAMPLES["local-lab.toml"]
+LAB_SCALARS = [p for p in sorted(_paths(LAB), key=str) if not isinstance(_get(LAB, p), dict | list)]
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+@settings(max_examples=max(SCALE // 4, 1), deadline=None, database=None)
+@given(data=st.data())
+def test_validate_exits_2_with_the_loaders_message_for_a_bad_config_file(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    """The same refusal, through `genesis-failover validate`: exit 2, the message naming the
+    field and value on stderr, nothing on stdout, no traceback, no secret."""
+    path = data.draw(st.sampled_from(LAB_SCALARS))
+    value = data.draw(st.one_of(st.booleans(), numbers, words))
+    changed = copy.deepcopy(LAB)
+    _get(changed, path[:-1])[path[-1]] = value
+    file = tmp_path_factory.getbasetemp() / "cli-validate.toml"
+    file.write_text(toml_text(changed))
+    try:
+        expected: ConfigError | None = None
+        load_config(file)
+    except ConfigError as error:
+        expected = error
+    code, out, err = run_cli("-c", str(file), "validate")
+    for secret in SECRETS.values():
+        assert secret not in out + err
+    assert "Traceback" not in err
+    if expected is not None:
+        assert (code, out, err) == (2, "", f"genesis-failover: {expected}\n")
+    else:
+        assert code == 0 and err == "", err

@@ -16,6 +16,18 @@ from genesis.failover.config.base import (
 
 # RFC 2181 section 8: a TTL is 31 bits; providers refuse more, but only when a failover writes it.
 MAX_TTL = 2**31 - 1
+# The TSIG algorithms dnspython signs with (RFC 8945), compared without case or trailing dot.
+TSIG_ALGORITHMS = (
+    "hmac-md5.sig-alg.reg.int",
+    "hmac-sha1",
+    "hmac-sha224",
+    "hmac-sha256",
+    "hmac-sha256-128",
+    "hmac-sha384",
+    "hmac-sha384-192",
+    "hmac-sha512",
+    "hmac-sha512-256",
+)
 ProviderName = Literal["digitalocean", "cloudflare", "route53", "rfc2136"]
 IMPLEMENTED_PROVIDERS: frozenset[str] = frozenset(
     {"digitalocean", "cloudflare", "route53", "rfc2136"}
@@ -40,10 +52,18 @@ class DnsRecordConfig(StrictModel):
 class Rfc2136Settings(StrictModel):
     server: ServerAddress  # "host" or "host:port"; the primary that accepts updates
     zone: DomainName
-    tsig_key_name: str | None = None
+    tsig_key_name: DomainName | None = None
     tsig_algorithm: str = "hmac-sha256"
     tsig_secret_env: EnvVarName | None = None
     timeout_seconds: float = Field(5, gt=0)
+
+    @field_validator("tsig_algorithm")
+    @classmethod
+    def _known_algorithm(cls, v: str) -> str:
+        # Otherwise a typo shows only when the worker builds its provider, as a KeyError.
+        if v.lower().removesuffix(".") not in TSIG_ALGORITHMS:
+            raise ValueError(f"must be one of {', '.join(TSIG_ALGORITHMS)}")
+        return v
 
     @model_validator(mode="after")
     def _tsig_pair(self) -> Rfc2136Settings:
