@@ -29,6 +29,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +54,8 @@ class LoggedRequest:
     method: str
     path: str  # without the /client/v4 prefix: "/zones", "/zones/<id>/dns_records"
     query: dict[str, str]
+    #: When it arrived (``time.monotonic()``): the spacing of retries is visible.
+    at: float = field(default_factory=time.monotonic, compare=False, repr=False)
 
 
 class ApiError(Exception):

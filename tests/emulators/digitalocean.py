@@ -15,8 +15,12 @@ type in an update is refused (nothing here needs it).
 
 Out of band (not counted as writes, not logged): ``add_domain``, ``set_rrset``, ``rrset``.
 Counted: every record write the API accepted (``writes``). Logged: method, path and query of
-every request, never a header. ``inject`` makes the next requests fail the ways
-``tests/dns/harness.py`` lists.
+every request (and when it arrived), never a header. ``inject`` makes the next requests fail the
+ways ``tests/dns/harness.py`` lists. For the failure stories of a whole failover:
+``revoke_token`` (the token stops working, as when someone revokes it in the control panel),
+``hold_requests(match)`` (requests ``match`` accepts wait until the test releases them: one record's
+switch arrives after something else happened) and ``lose_write_answers`` (a write is applied but
+its answer never reaches the client, which times out).
 
     with DigitalOceanEmulator(domains=["example.test"]) as do:
         provider = DigitalOceanProvider(DigitalOceanSettings(base_url=do.base_url), do.token)
@@ -28,14 +32,16 @@ import ipaddress
 import json
 import math
 import secrets
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from tests.emulators.loopback import LoopbackHandler, LoopbackHTTPServer
 
-__all__ = ["DigitalOceanEmulator", "LoggedRequest"]
+__all__ = ["DigitalOceanEmulator", "Held", "LoggedRequest"]
 
 RECORD_TYPES = frozenset({"A", "AAAA", "CAA", "CNAME", "MX", "NS", "TXT", "SRV", "SOA"})
 MIN_TTL = 30
@@ -69,6 +75,8 @@ class LoggedRequest:
     method: str
     path: str
     query: dict[str, str] = field(default_factory=dict)
+    #: When it arrived (``time.monotonic()``): the spacing of retries is visible.
+    at: float = field(default_factory=time.monotonic, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}" + (f"?{urlencode(self.query)}" if self.query else "")
@@ -80,6 +88,24 @@ class _Answer:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False  # the timeout fault: say nothing, then drop the connection
+
+
+class Held:
+    """Requests that ``DigitalOceanEmulator.hold_requests`` keeps waiting until ``release()``.
+
+    ``arrived`` is set when the first one arrives; ``count`` is how many have arrived so far.
+    A released (or never held again) request goes on as if it had just arrived: the token,
+    the faults and the records it meets are those of that moment.
+    """
+
+    def __init__(self, match: Callable[[LoggedRequest], bool]) -> None:
+        self.match = match
+        self.arrived = threading.Event()
+        self.released = threading.Event()
+        self.count = 0
+
+    def release(self) -> None:
+        self.released.set()
 
 
 def _json(status: int, payload: Any, **headers: str) -> _Answer:
@@ -103,6 +129,8 @@ class DigitalOceanEmulator(LoopbackHTTPServer[tuple[str, float | None]]):
         self._zones: dict[str, dict[int, dict[str, Any]]] = {}
         self._next_id = 3_352_000
         self._writes = 0
+        self._holds: list[Held] = []
+        self._answers_to_lose = 0
         self.requests: list[LoggedRequest] = []
         #: Base of the URLs in ``links.pages`` (default: this server). Set it to another host to
         #: check that a client does not send its token wherever a link points.
@@ -167,19 +195,62 @@ class DigitalOceanEmulator(LoopbackHTTPServer[tuple[str, float | None]]):
             raise ValueError(f"unknown fault {fault!r} (known: {sorted(FAULTS)})")
         self._queue_fault((fault, retry_after), count)
 
+    def revoke_token(self) -> str:
+        """Revoke the token: from now on it gets 401 "Unable to authenticate you", as a token
+        deleted in DigitalOcean's control panel does. Returns the new valid token."""
+        with self._lock:
+            self.token = f"dop_v1_{secrets.token_hex(32)}"
+            return self.token
+
+    def hold_requests(self, match: Callable[[LoggedRequest], bool]) -> Held:
+        """Keep every request ``match`` accepts waiting (before its token is even looked at)
+        until ``release()`` on the answer: what a slow path to the API looks like to the
+        client, and a way to make one record's write arrive after something else happened.
+        A client that times out meanwhile gets no answer; its retry is held as well."""
+        held = Held(match)
+        with self._lock:
+            self._holds.append(held)
+        return held
+
+    def lose_write_answers(self, count: int = 1) -> None:
+        """The next ``count`` record writes are applied (and counted) but their answers are
+        lost: the connection stays silent past the client's timeout and is dropped. A client
+        that retries must find the work done, not write twice."""
+        with self._lock:
+            self._answers_to_lose += count
+
     # -- the API -----------------------------------------------------------------------------
 
     def handle(self, method: str, target: str, body: bytes, authorization: str | None) -> _Answer:
         url = urlsplit(target)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
+        request = LoggedRequest(method, url.path, query)
         with self._lock:
-            self.requests.append(LoggedRequest(method, url.path, query))
+            self.requests.append(request)
+            holds = [h for h in self._holds if not h.released.is_set() and h.match(request)]
+            for held in holds:
+                held.count += 1
+                held.arrived.set()
+        for held in holds:
+            while not held.released.wait(0.02) and not self._stopping.is_set():
+                pass
+        with self._lock:
             fault = self.take_fault()
+            token = self.token
         if fault is not None:
             return self._fault(*fault)
-        if authorization != f"Bearer {self.token}":
+        if authorization != f"Bearer {token}":
             return _json(401, UNAUTHORIZED)
-        parts = url.path.rstrip("/").split("/")
+        answer = self._api(method, url.path, query, body)
+        if method in ("POST", "PUT", "PATCH", "DELETE") and answer.status < 300:
+            with self._lock:
+                if self._answers_to_lose > 0:
+                    self._answers_to_lose -= 1
+                    return _Answer(0, hang=True)
+        return answer
+
+    def _api(self, method: str, path: str, query: dict[str, str], body: bytes) -> _Answer:
+        parts = path.rstrip("/").split("/")
         if parts[:3] != ["", "v2", "domains"] or len(parts) not in (4, 5, 6):
             return _json(404, NOT_FOUND)
         zone = parts[3].lower()
@@ -202,7 +273,7 @@ class DigitalOceanEmulator(LoopbackHTTPServer[tuple[str, float | None]]):
                     return _json(400, {"id": "bad_request", "message": "Malformed JSON body."})
             if len(parts) == 5:
                 if method == "GET":
-                    return self._list(zone, url.path, query)
+                    return self._list(zone, path, query)
                 if method == "POST":
                     return self._post(zone, fields)
                 return _json(405, {"id": "method_not_allowed", "message": "Not allowed."})
