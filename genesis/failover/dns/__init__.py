@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from genesis.failover.dns.base import DNSProvider, RecordValues, TtlChange, parent_zones
 from genesis.failover.dns.propagation import (
+    check_propagation,
     query_nameserver,
     verify_dns_propagation,
     wait_for_propagation,
@@ -23,6 +24,7 @@ __all__ = [
     "TtlChange",
     "build_provider",
     "build_providers",
+    "check_propagation",
     "parent_zones",
     "query_nameserver",
     "verify_dns_propagation",

@@ -29,6 +29,7 @@ from genesis.failover import addresses
 from genesis.failover.errors import ConfigError, DNSError, DNSTransientError
 
 __all__ = [
+    "check_propagation",
     "query_nameserver",
     "resolve_host",
     "split_host_port",
@@ -150,6 +151,10 @@ async def query_nameserver(
         raise
     except dns.exception.Timeout as exc:
         raise DNSTransientError(f"nameserver {nameserver} timed out over TCP") from exc
+    except ConnectionRefusedError as exc:  # ICMP "port unreachable": nothing listens there
+        raise DNSTransientError(
+            f"nameserver {nameserver} refused the query (nothing listens on port {port})"
+        ) from exc
     except (OSError, EOFError, dns.exception.DNSException) as exc:
         raise DNSTransientError(f"nameserver {nameserver} failed: {exc!r}") from exc
     rcode = response.rcode()
@@ -168,6 +173,39 @@ async def query_nameserver(
     return sorted(rd.to_text() for rd in answer) if answer is not None else []
 
 
+async def check_propagation(
+    domain: str,
+    expected_ip: str,
+    nameservers: Sequence[str],
+    record_type: str = "A",
+    *,
+    timeout: float = 2.0,  # noqa: ASYNC109 - per-nameserver budget; one slow server stays False
+) -> dict[str, str | None]:
+    """``{nameserver: None}`` for each nameserver answering exactly ``[expected_ip]``, else why
+    not, naming it: "nameserver 10.0.0.53 answers 192.0.2.10 for www.example.com A" (still the
+    old address), "no answer from nameserver 10.0.0.53 after 3 tries in 2 s" (down, or its
+    datagrams dropped), "nameserver ... answered SERVFAIL ...". Every nameserver is asked
+    concurrently; a failover that ends unconfirmed can then tell the operator which nameserver
+    held it back and what it said, not only that one did."""
+    _absolute_name(domain)  # a bad domain is the caller's error, not one nameserver's
+    expected = [_normalized(expected_ip)]
+    answers = await asyncio.gather(
+        *(query_nameserver(ns, domain, record_type, timeout=timeout) for ns in nameservers),
+        return_exceptions=True,
+    )
+    result: dict[str, str | None] = {}
+    for ns, answer in zip(nameservers, answers, strict=True):
+        if isinstance(answer, BaseException):
+            log.info("propagation check of %s at %s failed: %s", domain, ns, answer)
+            result[ns] = str(answer) or f"nameserver {ns}: {type(answer).__name__}"
+        elif answer == expected:
+            result[ns] = None
+        else:
+            said = ", ".join(answer) if answer else "no such record"
+            result[ns] = f"nameserver {ns} answers {said} for {domain} {record_type}"
+    return result
+
+
 async def verify_dns_propagation(
     domain: str,
     expected_ip: str,
@@ -176,21 +214,12 @@ async def verify_dns_propagation(
     *,
     timeout: float = 2.0,  # noqa: ASYNC109 - per-nameserver budget; one slow server stays False
 ) -> dict[str, bool]:
-    """``{nameserver: answers exactly [expected_ip]}``, every nameserver asked concurrently."""
-    _absolute_name(domain)  # a bad domain is the caller's error, not one nameserver's
-    expected = [_normalized(expected_ip)]
-    answers = await asyncio.gather(
-        *(query_nameserver(ns, domain, record_type, timeout=timeout) for ns in nameservers),
-        return_exceptions=True,
+    """``{nameserver: answers exactly [expected_ip]}``, every nameserver asked concurrently
+    (``check_propagation`` says why a nameserver is False)."""
+    why_not = await check_propagation(
+        domain, expected_ip, nameservers, record_type, timeout=timeout
     )
-    result: dict[str, bool] = {}
-    for ns, answer in zip(nameservers, answers, strict=True):
-        if isinstance(answer, BaseException):
-            log.info("propagation check of %s at %s failed: %s", domain, ns, answer)
-            result[ns] = False
-        else:
-            result[ns] = answer == expected
-    return result
+    return {ns: why is None for ns, why in why_not.items()}
 
 
 async def wait_for_propagation(
