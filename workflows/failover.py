@@ -48,7 +48,14 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import attributes, gating, ttl
 from workflows.notifying import Notifications
-from workflows.retries import SWITCH_RETRY, SWITCH_SCHEDULE_TO_CLOSE, SWITCH_START_TO_CLOSE, cause
+from workflows.retries import (
+    HOOK_HEARTBEAT_TIMEOUT,
+    SWITCH_RETRY,
+    SWITCH_SCHEDULE_TO_CLOSE,
+    SWITCH_START_TO_CLOSE,
+    cause,
+    hook_retry,
+)
 
 PROPAGATION_HEARTBEAT = timedelta(seconds=10)
 PROPAGATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
@@ -351,10 +358,9 @@ class FailoverWorkflow:
                 HookActivities.run_hook,
                 HookInput(spec=spec, context=ctx),
                 start_to_close_timeout=timedelta(seconds=spec.timeout_seconds) + HOOK_MARGIN,
-                retry_policy=RetryPolicy(
-                    maximum_attempts=spec.max_attempts,
-                    initial_interval=timedelta(seconds=spec.retry_interval_seconds),
-                ),
+                # A lost worker is noticed by the heartbeat, well before the timeout above.
+                heartbeat_timeout=HOOK_HEARTBEAT_TIMEOUT,
+                retry_policy=hook_retry(spec.max_attempts, spec.retry_interval_seconds),
                 summary=f"{spec.phase} hook {spec.name} ({spec.kind})",
             )
         except ActivityError as err:

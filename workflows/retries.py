@@ -20,6 +20,25 @@ SWITCH_RETRY = RetryPolicy(
 )
 
 
+# A hook's activity heartbeats every second (activities/_heartbeat.py). A worker that dies
+# mid-hook is noticed within this and the hook handed to another worker, instead of after the
+# hook's whole timeout. (The SDK sends a heartbeat at most every 0.8 x this: keep it >= 5 s.)
+HOOK_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+# Attempts a hook may lose with its worker, beyond its own max_attempts (the activity counts the
+# hook's failures itself, in its heartbeat details): a hook that kills its worker every time
+# must not be retried forever.
+HOOK_WORKER_LOSSES = 3
+
+
+def hook_retry(max_attempts: int, retry_interval_seconds: float) -> RetryPolicy:
+    """The retry policy of one hook's activity: the hook's own failures are limited by the
+    activity (``max_attempts``); Temporal's limit adds the worker losses tolerated."""
+    return RetryPolicy(
+        maximum_attempts=max_attempts + HOOK_WORKER_LOSSES,
+        initial_interval=timedelta(seconds=retry_interval_seconds),
+    )
+
+
 def cause(err: ActivityError) -> str:
     """What went wrong, as the activity's domain error said it (never a stack trace)."""
     inner = err.cause
