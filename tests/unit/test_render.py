@@ -249,6 +249,16 @@ def test_status_on_the_backup_says_how_long_until_failback_may_run() -> None:
         del check["healthy_since"]
     text = render.status_text(s, lab_config())
     assert "failback: primary's critical checks healthy; it must stay healthy for 5m 0s" in text
+    # One check failed its latest probe (still healthy, below the threshold): its window
+    # starts again, whatever the other check's says.
+    s["health"]["checks"]["primary_api"]["healthy_since"] = (T0 - timedelta(hours=1)).isoformat()
+    s["health"]["checks"]["primary_db"].update(healthy_since=None, consecutive_failures=1)
+    text = render.status_text(s, lab_config())
+    assert (
+        "failback: primary_db failed its latest probe; the 5m 0s window starts again at its "
+        "next good probe" in text
+    )
+    assert "ready" not in text
 
 
 def test_status_shows_the_running_operation_and_its_steps() -> None:

@@ -78,6 +78,23 @@ def _failback_line(s: dict[str, Any], config: FailoverConfig | None) -> str | No
     if blocking:
         return paint("failback blocked by: " + "; ".join(blocking), "red")
     window = config.policy.failback_healthy_seconds if config else None
+    # Healthy but with no healthy_since: a probe failed below the threshold, and the window
+    # starts again at the next good one (policy.apply_probe). Any one such check holds it back.
+    restarted = [
+        name
+        for name, c in checks.items()
+        if c.get("critical", True)
+        and "healthy_since" in c
+        and c["healthy_since"] is None
+        and c.get("consecutive_failures")
+    ]
+    if restarted:
+        need = f" the {duration(window)}" if window is not None else " the"
+        return paint(
+            f"failback: {', '.join(restarted)} failed its latest probe;{need} window "
+            "starts again at its next good probe (or use --force)",
+            "yellow",
+        )
     since = [
         t
         for c in checks.values()
