@@ -4,10 +4,12 @@ ciphertext while the CLI, the codec server and `temporal --codec-endpoint` read 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.ports import free_port
 from genesis.lab.temporal_dev import TemporalDevServer
+from tests.browser import chromium_page, require_browser
 from tests.integration.conftest import (
     BACKUP,
     PRIMARY,
@@ -275,3 +278,74 @@ async def test_a_failover_with_encryption_on_stores_ciphertext_that_the_cli_and_
             assert through.returncode == 0, through.stderr
             clear = history_text(through.stdout)
             assert PRIMARY in clear and BACKUP in clear and REASON in clear
+
+
+class CodecUIDevServer(TemporalDevServer):
+    """A dev server whose Web UI decodes payloads through ``codec_endpoint`` (what an operator
+    sets with `temporal server start-dev --ui-codec-endpoint`)."""
+
+    def __init__(self, db_file: Path, codec_endpoint: str) -> None:
+        super().__init__(db_file, headless=False)
+        self.codec_endpoint = codec_endpoint
+
+    def command(self) -> list[str]:
+        return [*super().command(), "--ui-codec-endpoint", self.codec_endpoint]
+
+
+@pytest.fixture
+async def ui_dev_server(tmp_path: Path) -> AsyncIterator[tuple[CodecUIDevServer, int]]:
+    require_browser()
+    codec_port = free_port()
+    server = CodecUIDevServer(tmp_path / "ui.db", f"http://127.0.0.1:{codec_port}").start()
+    try:
+        yield server, codec_port
+    finally:
+        server.stop()
+
+
+async def _connect(address: str, converter: Any) -> Client:
+    """The frontend listens a moment before it answers: retry until it does."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        try:
+            return await Client.connect(address, data_converter=converter)
+        except RuntimeError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def test_the_web_ui_shows_an_encrypted_failover_in_clear_through_the_codec_server(
+    ui_dev_server: tuple[CodecUIDevServer, int],
+    bind9: Bind9Lab,
+    primary_service: DemoService,
+    task_queue: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from playwright.async_api import expect
+
+    server, codec_port = ui_dev_server
+    monkeypatch.setenv(TSIG_ENV, bind9.tsig_secret)
+    monkeypatch.setenv(KEY_ENV, new_key())
+    data = lab_config_data(server, bind9, primary_service.url, task_queue, site_prefix="ui")
+    data["temporal"]["encryption"] = {"key_env": KEY_ENV, "codec_cors_origins": [server.ui_url]}
+    config = parse_config(data)
+    client = await _connect(server.address, data_converter(config.temporal.encryption))
+    async with running_worker(config, client) as handle:
+        await wait_status(handle, lambda s: bool(s["records"]))
+        result = await request(handle, "failover", reason=REASON)
+        assert result.outcome == "succeeded", result
+        run_id = (await client.get_workflow_handle(result.workflow_id).describe()).run_id
+
+    with codec_server_for(config, "127.0.0.1", codec_port):
+        async with chromium_page(screenshot_on_failure=tmp_path / "codec-ui.png") as page:
+            url = f"{server.ui_url}/namespaces/default/workflows/{result.workflow_id}/{run_id}"
+            await page.goto(f"{url}/history")
+            await page.get_by_role("tab", name="User Metadata").click()
+            summary = page.get_by_role("heading", name="Summary", exact=True).locator(
+                "xpath=following::iframe[1]"
+            )
+            await expect(summary.content_frame.locator("body")).to_have_text(
+                f"Failover {config.site.name}: {PRIMARY} -> {BACKUP} ({REASON})", timeout=15_000
+            )
