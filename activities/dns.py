@@ -15,7 +15,7 @@ from temporalio import activity
 from activities._errors import to_application_error
 from activities._metrics import record_propagation
 from activities.payloads import PropagationInput, PropagationResult, SetTtlInput, SwitchDnsInput
-from genesis.failover.dns import DNSProvider, DNSProviders, verify_dns_propagation
+from genesis.failover.dns import DNSProvider, DNSProviders, check_propagation
 from genesis.failover.dns.authoritative import authoritative_nameservers
 from genesis.failover.errors import DNSError, FailoverError
 from genesis.failover.models import RecordSwitch, TtlOutcome
@@ -96,6 +96,9 @@ class DnsActivities:
         # None: the zone's authoritative nameservers, found on the first poll that can.
         nameservers = (list(inp.nameservers) or None) if inp.query_nameservers else []
         answers: dict[str, bool] = {}
+        # Why each nameserver has not confirmed yet ("... answers 192.0.2.10 ...", "no answer
+        # from ..."): an unconfirmed result names them, so the operator knows where to look.
+        why_not: dict[str, str] = {}
         error: str | None = None
         polls = 0
         while True:
@@ -116,11 +119,18 @@ class DnsActivities:
             if nameservers:
                 pending = [ns for ns in nameservers if not answers.get(ns)]
                 if pending:
-                    answers.update(
-                        await verify_dns_propagation(
-                            inp.domain, inp.expected_ip, pending, record_type=inp.record_type
-                        )
+                    checked = await check_propagation(
+                        inp.domain,
+                        inp.expected_ip,
+                        pending,
+                        record_type=inp.record_type,
+                        # A silent nameserver must not carry the step past its deadline.
+                        timeout=min(2.0, max(deadline - time.monotonic(), 0.3)),
                     )
+                    for ns, why in checked.items():
+                        answers[ns] = why is None
+                        if why is not None:
+                            why_not[ns] = why
             complete = (
                 live is not False
                 and nameservers is not None
@@ -131,6 +141,9 @@ class DnsActivities:
                 seconds = time.monotonic() - started
                 record_propagation(seconds, inp.provider or self._providers.default)
             if complete or time.monotonic() + inp.poll_seconds > deadline:
+                if not complete and error is None:
+                    waiting = [why_not.get(ns) for ns in nameservers or [] if not answers.get(ns)]
+                    error = "; ".join(w for w in waiting if w) or None
                 return PropagationResult(
                     nameservers=answers,
                     provider_live=live,
