@@ -22,17 +22,21 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
     from activities.dns import DnsActivities
     from activities.payloads import ProbeBatchInput, SwitchDnsInput
     from activities.probes import ProbeActivities
     from genesis.failover import policy
-    from genesis.failover.config import CheckConfig, failover_workflow_id
+    from genesis.failover.config import CheckConfig, config_error_from, failover_workflow_id
+    from genesis.failover.errors import ConfigError
     from genesis.failover.models import (
         Direction,
         FailoverResult,
         NotificationOutcome,
         OperationRequest,
         Trigger,
+        operation_request,
     )
     from genesis.failover.notify import events
     from genesis.failover.plan import MonitorInput, MonitorPlan
@@ -412,17 +416,23 @@ class MonitorWorkflow:
 
     # --- operator messages ----------------------------------------------------------------------
 
-    def _decide_manual(self, direction: Direction, req: OperationRequest) -> Decision:
-        if not isinstance(req, OperationRequest):
-            # A null payload decodes to None rather than failing to decode: refuse it here.
+    # Operator messages arrive raw (``object``) and are parsed here: with a typed parameter the
+    # SDK drops a signal whose payload does not decode before any handler runs, so an operator's
+    # typo would vanish without a trace. Parsed here, it is refused where it can be read: in
+    # status (``last_refusal``, reason ``bad_payload``) and as the update's error.
+
+    def _request(self, direction: Direction, payload: object) -> OperationRequest | Decision:
+        try:
+            return operation_request(payload, direction)
+        except ConfigError as bad:
             return Decision(
-                allowed=False,
-                reason="bad_payload",
-                message=f"{direction} payload must be an object such as "
-                '{"reason": "maintenance", "dry_run": false}'
-                f", got {type(req).__name__}",
-                at=workflow.now(),
+                allowed=False, reason="bad_payload", message=str(bad), at=workflow.now()
             )
+
+    def _decide_manual(self, direction: Direction, payload: object) -> Decision:
+        req = self._request(direction, payload)
+        if isinstance(req, Decision):
+            return req
         return policy.decide_manual(
             self._state,
             self._plan.policy,
@@ -432,10 +442,11 @@ class MonitorWorkflow:
             force=req.force,
         )
 
-    async def _manual(self, direction: Direction, req: OperationRequest) -> FailoverResult:
-        decision = self._decide_manual(direction, req)
+    async def _manual(self, direction: Direction, payload: object) -> FailoverResult:
+        decision = self._decide_manual(direction, payload)
         if not decision.allowed:
             raise _Refused(decision)
+        req = operation_request(payload, direction)
         reason = req.reason if direction == "failover" else (req.reason or "manual failback")
         return await self._begin(
             direction,
@@ -446,56 +457,68 @@ class MonitorWorkflow:
             lower_ttl_seconds=req.lower_ttl_seconds,
         )
 
-    async def _manual_from_signal(self, direction: Direction, req: OperationRequest) -> None:
+    async def _manual_from_signal(self, direction: Direction, payload: object) -> None:
         # A signal cannot be answered: a refusal is kept in status for the operator to read.
         try:
-            await self._manual(direction, req)
+            await self._manual(direction, payload)
         except _Refused as refused:
             self._state.last_refusal = refused.decision
             workflow.logger.warning("manual %s refused: %s", direction, refused.decision.message)
 
+    # The parameters are typed ``object`` (an OperationRequest, or its JSON) on purpose: see
+    # ``_request``.
+
     @workflow.signal(name="manual_failover")
-    async def manual_failover(self, req: OperationRequest) -> None:
+    async def manual_failover(self, req: object) -> None:
         await self._manual_from_signal("failover", req)
 
     @workflow.signal(name="manual_failback")
-    async def manual_failback(self, req: OperationRequest) -> None:
+    async def manual_failback(self, req: object) -> None:
         await self._manual_from_signal("failback", req)
 
     @workflow.update(name="request_failover")
-    async def request_failover(self, req: OperationRequest) -> FailoverResult:
+    async def request_failover(self, req: object) -> FailoverResult:
         return await self._manual_update("failover", req)
 
     @request_failover.validator
-    def _validate_failover(self, req: OperationRequest) -> None:
+    def _validate_failover(self, req: object) -> None:
         self._reject_unless_allowed("failover", req)
 
     @workflow.update(name="request_failback")
-    async def request_failback(self, req: OperationRequest) -> FailoverResult:
+    async def request_failback(self, req: object) -> FailoverResult:
         return await self._manual_update("failback", req)
 
     @request_failback.validator
-    def _validate_failback(self, req: OperationRequest) -> None:
+    def _validate_failback(self, req: object) -> None:
         self._reject_unless_allowed("failback", req)
 
-    def _reject_unless_allowed(self, direction: Direction, req: OperationRequest) -> None:
-        decision = self._decide_manual(direction, req)
+    def _reject_unless_allowed(self, direction: Direction, payload: object) -> None:
+        decision = self._decide_manual(direction, payload)
         if not decision.allowed:
             raise _rejection(decision)
 
-    async def _manual_update(self, direction: Direction, req: OperationRequest) -> FailoverResult:
+    async def _manual_update(self, direction: Direction, payload: object) -> FailoverResult:
         try:
-            return await self._manual(direction, req)
+            return await self._manual(direction, payload)
         except _Refused as refused:
             # Lost a race with another operation between validation and start.
             raise _rejection(refused.decision) from None
 
     @workflow.signal(name="apply_plan")
-    def apply_plan(self, plan: MonitorPlan) -> None:
-        """A worker started with a changed config: take its plan, keep every check's counters."""
+    def apply_plan(self, payload: object) -> None:
+        """A worker started with a changed config: take its plan, keep every check's counters.
+        Raw for the same reason as the operator messages: a plan that does not parse is
+        refused in status (``bad_plan``), not dropped unseen."""
+        try:
+            plan = (
+                payload if isinstance(payload, MonitorPlan) else MonitorPlan.model_validate(payload)
+            )
+        except ValidationError as exc:
+            self._refuse_plan(str(config_error_from(exc, subject="plan", root="plan")))
+            return
         if plan.site != self._plan.site:
-            workflow.logger.error(
-                "ignoring plan for site %s (this is %s)", plan.site, self._plan.site
+            self._refuse_plan(
+                f"plan for site {plan.site!r} ignored: this monitor watches {self._plan.site!r}"
             )
             return
         self._plan = plan
@@ -503,6 +526,12 @@ class MonitorWorkflow:
         self._state.sync_checks(plan.checks)
         self._next_due = {k: v for k, v in self._next_due.items() if k in self._state.checks}
         self._wake = True
+
+    def _refuse_plan(self, message: str) -> None:
+        workflow.logger.error("apply_plan refused: %s", message)
+        self._state.last_refusal = Decision(
+            allowed=False, reason="bad_plan", message=message[:600], at=workflow.now()
+        )
 
     @workflow.query(name="status")
     def status(self) -> dict[str, Any]:

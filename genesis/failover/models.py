@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from genesis.failover.config import (
     CheckConfig,
@@ -17,8 +24,9 @@ from genesis.failover.config import (
     GatesSettings,
     HookKind,
     PropagationSettings,
+    config_error_from,
 )
-from genesis.failover.errors import DNSConflictError, DNSError
+from genesis.failover.errors import ConfigError, DNSConflictError, DNSError
 
 Direction = Literal["failover", "failback"]
 Trigger = Literal["automatic", "manual", "drill"]
@@ -217,7 +225,12 @@ class ProgressStep(Model):
 
 
 class OperationRequest(Model):
-    """A manual failover or failback request (signal or update payload)."""
+    """A manual failover or failback request (signal or update payload).
+
+    Strict: a payload typed by hand (`temporal workflow signal --input`) gets no guessing;
+    ``"lower_ttl_seconds": true`` is refused, not read as a TTL of 1 second."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     reason: str = Field("manual", max_length=500)
     dry_run: bool = False
@@ -229,11 +242,13 @@ class OperationRequest(Model):
     # drills can be told apart from an operator's one-off dry runs in history and in the UI.
     drill: bool = False
 
-    @model_validator(mode="after")
-    def _drill_is_dry(self) -> OperationRequest:
-        if self.drill and not self.dry_run:
-            raise ValueError("drill: a drill is a dry run; set dry_run to true (got false)")
-        return self
+    @field_validator("drill")
+    @classmethod
+    def _drill_is_dry(cls, drill: bool, info: ValidationInfo) -> bool:
+        # A field validator, so the refusal names ``drill``; dry_run is declared before it.
+        if drill and info.data.get("dry_run") is not True:
+            raise ValueError("a drill is a dry run; set dry_run to true")
+        return drill
 
 
 class FailoverInput(Model):
@@ -378,3 +393,42 @@ class FailoverResult(Model):
     @property
     def moved(self) -> list[str]:
         return [r.domain for r in self.records if r.action == "switched"]
+
+
+def operation_request(payload: object, direction: Direction) -> OperationRequest:
+    """A signal's or an update's payload as a request, or a ConfigError naming the field and
+    the value (``invalid failover request: dry_run: Input should be a valid boolean (got
+    'maybe')``). The monitor takes its payloads raw and calls this, so that a malformed one is
+    refused where the operator can see it (status, the update's error) instead of being dropped
+    by the SDK before any handler runs."""
+    if isinstance(payload, OperationRequest):
+        return payload
+    if not isinstance(payload, dict):
+        raise ConfigError(
+            f"invalid {direction} request: payload must be an object such as "
+            f'{{"reason": "maintenance", "dry_run": false}}, got {_shown(payload)}',
+            field="payload",
+            value=payload if isinstance(payload, str | int | float | bool) else None,
+        )
+    try:
+        return OperationRequest.model_validate(payload)
+    except ValidationError as exc:
+        raise _shortened(
+            config_error_from(exc, subject=f"{direction} request", root="payload")
+        ) from None
+
+
+def _shown(value: object) -> str:
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value[:40] + ("..." if len(value) > 40 else ""))
+    return f"a {type(value).__name__}"
+
+
+def _shortened(error: ConfigError, limit: int = 600) -> ConfigError:
+    """A 1 MB string in a payload must not come back as a 1 MB error (or a 1 MB status)."""
+    text = str(error)
+    if len(text) <= limit:
+        return error
+    return ConfigError(text[: limit - 3] + "...", field=error.field, value=None)

@@ -71,14 +71,19 @@ def check_from_seed_dict(data: dict[str, Any]) -> CheckConfig:
         raise config_error_from(exc, prefix="check") from None
 
 
-def config_error_from(exc: ValidationError, *, prefix: str = "") -> ConfigError:
-    """One readable line per problem, each naming the field path and the value given."""
+def config_error_from(
+    exc: ValidationError, *, prefix: str = "", subject: str = "config", root: str = "config"
+) -> ConfigError:
+    """One readable line per problem, each naming the field path and the value given.
+
+    ``subject`` names what was invalid ("invalid <subject>: ..."), ``root`` the field of a
+    problem with the whole document (a list where an object belongs)."""
     lines = []
     first_field: str | None = None
     first_value: object = None
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
-        loc = f"{prefix}.{loc}" if prefix and loc else (loc or prefix)
+        loc = f"{prefix}.{loc}" if prefix and loc else (loc or prefix or root)
         value = err.get("input")
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
@@ -93,10 +98,18 @@ def config_error_from(exc: ValidationError, *, prefix: str = "") -> ConfigError:
         elif isinstance(value, dict | list):
             lines.append(f"{loc}: {msg}")
         else:
-            lines.append(f"{loc}: {msg} (got {value!r})")
+            lines.append(f"{loc}: {msg} (got {_shown(value)})")
         if first_field is None:
             first_field, first_value = loc, value
-    return ConfigError("invalid config: " + "; ".join(lines), field=first_field, value=first_value)
+    return ConfigError(
+        f"invalid {subject}: " + "; ".join(lines), field=first_field, value=first_value
+    )
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """The value given, cut short: a 1 MB string must not come back as a 1 MB message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def _apply_env_overrides(data: dict[str, Any]) -> dict[str, Any]:
