@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from typing import Any
+
+from genesis.failover.addresses import split_host_port
 
 DEFAULT_CONFIG = "genesis-failover.toml"
 
@@ -13,7 +16,9 @@ def _positive_reason(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("--reason must not be empty")
     if len(text) > 500:
-        raise argparse.ArgumentTypeError(f"--reason is {len(text)} characters; at most 500")
+        raise argparse.ArgumentTypeError(
+            f"--reason is {len(text)} characters; at most 500 (got {text[:20]!r}...)"
+        )
     return text
 
 
@@ -44,13 +49,59 @@ def _positive_count(name: str) -> Callable[[str], int]:
     return parse
 
 
-def _common(*, top: bool) -> argparse.ArgumentParser:
+def _port(name: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be a port number, got {text!r}"
+            ) from None
+        if not 0 <= value <= 65535:
+            raise argparse.ArgumentTypeError(f"{name} must be 0-65535, got {value}")
+        return value
+
+    return parse
+
+
+def _temporal_address(text: str) -> str:
+    try:
+        split_host_port(text, default_port=0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--temporal-address must be host:port, got {text!r}"
+        ) from None
+    if ":" not in text.rsplit("]", 1)[-1]:
+        raise argparse.ArgumentTypeError(f"--temporal-address must be host:port, got {text!r}")
+    return text
+
+
+def _not_empty(name: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{name} must not be empty")
+        return text
+
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """No abbreviated options: `failover --f` must not be read as `--force` (skip the policy
+    gates) just because no other option starts with f."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
+def _common(*, top: bool) -> _Parser:
     # -c and --json work before or after the command; a subcommand must not overwrite the value
     # given before it with its default, hence SUPPRESS below the top level.
-    p = argparse.ArgumentParser(add_help=False)
+    p = _Parser(add_help=False)
     p.add_argument(
         "-c",
         "--config",
+        type=_not_empty("--config"),
         default=os.environ.get("GENESIS_FAILOVER_CONFIG", DEFAULT_CONFIG)
         if top
         else argparse.SUPPRESS,
@@ -67,24 +118,41 @@ def _common(*, top: bool) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common(top=False)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="genesis-failover",
         description="Automatic and manual failover between primary and backup, on Temporal.",
         parents=[_common(top=True)],
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     sub.add_parser("validate", parents=[common], help="check the config, show what is monitored")
     sub.add_parser("check", parents=[common], help="run every probe once, here, without Temporal")
     dev = sub.add_parser(
         "dev", parents=[common], help="dev server + worker + monitor in one process tree"
     )
-    dev.add_argument("--temporal-address", help="use this Temporal instead of starting one")
-    dev.add_argument("--data-dir", default=".genesis", help="SQLite file and lab state (.genesis)")
     dev.add_argument(
-        "--port", type=int, default=7233, help="dev server gRPC port (taken if busy; 0: any free)"
+        "--temporal-address",
+        type=_temporal_address,
+        help="use this Temporal (host:port) instead of starting one",
     )
     dev.add_argument(
-        "--ui-port", type=int, default=8233, help="Web UI port (taken if busy; 0: any free)"
+        "--data-dir",
+        type=_not_empty("--data-dir"),
+        default=".genesis",
+        help="SQLite file and lab state (.genesis)",
+    )
+    dev.add_argument(
+        "--port",
+        type=_port("--port"),
+        default=7233,
+        help="dev server gRPC port (taken if busy; 0: any free)",
+    )
+    dev.add_argument(
+        "--ui-port",
+        type=_port("--ui-port"),
+        default=8233,
+        help="Web UI port (taken if busy; 0: any free)",
     )
     dev.add_argument(
         "--lab",
