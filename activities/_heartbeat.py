@@ -24,7 +24,11 @@ BEAT_SECONDS = 1.0
 async def beating(
     work: Awaitable[T], details: Callable[[], Any], *, every: float = BEAT_SECONDS
 ) -> T:
-    """Await ``work`` (as a task), heartbeating ``details()`` now and every ``every`` seconds.
+    """Await ``work`` (as a task), heartbeating ``details()`` every ``every`` seconds.
+
+    The first beat waits ``every`` too: the SDK sends the first heartbeat at once and holds the
+    next ones back, so the first one should carry what ``work`` has to say at its start (a
+    hook's process, heartbeated by the hook activity as soon as it is known).
 
     If the activity is cancelled, ``work`` is cancelled and awaited, so it can clean up (a command
     hook kills its process group) before the cancellation goes on.
@@ -32,10 +36,10 @@ async def beating(
     task = asyncio.ensure_future(work)
     try:
         while True:
-            activity.heartbeat(details())
             done, _ = await asyncio.wait({task}, timeout=every)
             if done:
                 return task.result()
+            activity.heartbeat(details())
     finally:
         if not task.done():
             task.cancel()

@@ -69,6 +69,10 @@ class CrashSite:
             out.append((word, name, int(pid)))
         return out
 
+    def pid_of(self, word: str, hook: str) -> int:
+        """The process of the first ``word`` line of ``hook``."""
+        return next(p for w, n, p in self.hook_lines() if (w, n) == (word, hook))
+
     def count(self, word: str, hook: str) -> int:
         return sum(1 for w, n, _ in self.hook_lines() if (w, n) == (word, hook))
 
@@ -125,17 +129,17 @@ class CrashSite:
     async def wait_hooks_gone(self, within: float = 10) -> None:
         """Every hook process that started has exited (the orphan of the dead worker too)."""
         pids = {pid for _, _, pid in self.hook_lines()}
-        await self.until("hook processes exited", lambda: not any(_alive(p) for p in pids), within)
+        await self.until("hook processes exited", lambda: not any(alive(p) for p in pids), within)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     # A zombie (exited, not yet reaped by its new parent) is gone for our purpose.
-    with contextlib.suppress(OSError):
-        return " Z " not in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:4]
+    with contextlib.suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
     return True
 
 

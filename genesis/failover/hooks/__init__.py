@@ -14,8 +14,10 @@ from genesis.failover.hooks.command import (
     BASE_ENV,
     KILL_GRACE_SECONDS,
     CommandHook,
+    ProcessId,
     hook_environment,
     passed_environment,
+    stop_leftover,
 )
 from genesis.failover.hooks.python import OUTPUT_LIMIT, HookFn, PythonHook, import_hook
 from genesis.failover.hooks.registry import PHASES, Hook, HookRegistry, build_hook
@@ -33,11 +35,13 @@ __all__ = [
     "HookContext",
     "HookFn",
     "HookRegistry",
+    "ProcessId",
     "PythonHook",
     "WebhookHook",
     "build_hook",
     "hook_environment",
     "import_hook",
     "passed_environment",
+    "stop_leftover",
     "webhook_payload",
 ]

@@ -10,6 +10,12 @@ Why each rule:
 - our own pipe: asyncio's ``Process.wait()`` waits for its pipes to close too, so a grandchild
   that keeps them open would hang the hook past its timeout. We read a pipe we can close.
 
+A worker that dies (SIGKILL, OOM) cannot stop its hook: the hook's own session outlives it.
+The process is named in the activity's heartbeat (``ProcessId``), and the attempt that runs the
+hook again first stops what is left of it if it is still running on this host
+(``stop_leftover``), so two runs of one hook never overlap here. The hook itself is run again
+from the start: at-least-once.
+
 Output: stdout and stderr share one pipe, so they arrive merged in the order the program wrote
 them. The LAST ``OUTPUT_LIMIT`` characters are kept: the end of a script's output says why it
 failed.
@@ -21,7 +27,8 @@ import asyncio
 import os
 import shutil
 import signal
-from collections.abc import Mapping, Sequence
+import socket
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -36,8 +43,10 @@ __all__ = [
     "KILL_GRACE_SECONDS",
     "CommandHook",
     "OutputTail",
+    "ProcessId",
     "hook_environment",
     "passed_environment",
+    "stop_leftover",
 ]
 
 # Passed from the worker when set there: what a program needs to find its tools and speak the
@@ -123,8 +132,15 @@ class CommandHook:
             secrets=tuple(environ[n] for n in hc.pass_env if len(environ[n]) >= _MIN_SECRET_LEN),
         )
 
-    async def run(self, context: HookContext, spec: HookSpec, secrets: Sequence[str] = ()) -> str:
-        """Run to exit or timeout; the redacted tail of the output, or HookError."""
+    async def run(
+        self,
+        context: HookContext,
+        spec: HookSpec,
+        secrets: Sequence[str] = (),
+        started: Callable[[ProcessId | None], None] | None = None,
+    ) -> str:
+        """Run to exit or timeout; the redacted tail of the output, or HookError.
+        ``started`` is told the process's identity once it runs."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + spec.timeout_seconds
         read_fd, write_fd = os.pipe()
@@ -154,6 +170,8 @@ class CommandHook:
         )
         timed_out = finished = False
         try:
+            if started is not None:
+                started(ProcessId.of(proc.pid))
             try:
                 async with asyncio.timeout_at(deadline):
                     await proc.wait()
@@ -181,6 +199,64 @@ class CommandHook:
             # max_attempts in the config says how many times it is worth trying.
             raise HookError(f"hook {self.name!r} {how}{_last(output)}", retryable=True)
         return output
+
+
+@dataclass(frozen=True)
+class ProcessId:
+    """A hook's process, named so that it is found again, and nothing else is ever taken for it:
+    a pid is reused, a pid with its start time (clock ticks since boot) on one boot of one host
+    is not. Linux only (``/proc``); elsewhere ``of`` gives None."""
+
+    pid: int
+    start_ticks: int
+    boot_id: str
+    host: str
+
+    @classmethod
+    def of(cls, pid: int) -> ProcessId | None:
+        start, boot = _start_ticks(pid), _boot_id()
+        if start is None or boot is None:
+            return None
+        return cls(pid=pid, start_ticks=start, boot_id=boot, host=socket.gethostname())
+
+    def is_running_here(self) -> bool:
+        return self == ProcessId.of(self.pid)
+
+
+async def stop_leftover(process: ProcessId) -> bool:
+    """Stop a hook's process group that a dead worker left running on this host (as a timeout
+    does: SIGTERM, then SIGKILL after the grace). True if there was one."""
+    if not process.is_running_here():
+        return False
+    _signal_group(process.pid, signal.SIGTERM)
+    loop = asyncio.get_running_loop()
+    until = loop.time() + KILL_GRACE_SECONDS
+    while process.is_running_here() and loop.time() < until:
+        await asyncio.sleep(0.05)
+    # Not our child (its parent died): we cannot reap it, only make sure nobody in it is left.
+    _signal_group(process.pid, signal.SIGKILL)
+    return True
+
+
+def _start_ticks(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # After the command name (in parentheses, may hold anything): state is field 3, start 22.
+    fields = stat.rpartition(")")[2].split()
+    if len(fields) < 20 or fields[0] in ("Z", "X"):  # exited: a zombie is not running
+        return None
+    return int(fields[19])
+
+
+def _boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 # Values shorter than this are not scrubbed (as in genesis.failover.secrets): replacing "1"

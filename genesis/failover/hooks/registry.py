@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from genesis.failover.config import HookConfig, HooksSettings
 from genesis.failover.errors import ConfigError, HookError
-from genesis.failover.hooks.command import CommandHook
+from genesis.failover.hooks.command import CommandHook, ProcessId
 from genesis.failover.hooks.python import HookFn, PythonHook, import_hook
 from genesis.failover.hooks.webhook import WebhookHook
 from genesis.failover.models import HookContext, HookOutcome, HookSpec
@@ -156,16 +156,26 @@ class HookRegistry:
             *self.specs["on_failure"],
         ]
 
-    async def run(self, spec: HookSpec, context: HookContext) -> HookOutcome:
+    async def run(
+        self,
+        spec: HookSpec,
+        context: HookContext,
+        *,
+        on_process: Callable[[ProcessId | None], None] | None = None,
+    ) -> HookOutcome:
         """Run one hook to completion or its timeout. Raises HookError on failure (``retryable``
-        says whether another attempt can help); output and errors are redacted and bounded."""
+        says whether another attempt can help); output and errors are redacted and bounded.
+        ``on_process``: told a command hook's process once it runs (the activity heartbeats it)."""
         hook = self.hooks.get(spec.name)
         if hook is None:
             raise HookError(f"hook {spec.name!r} is not registered on this worker", retryable=False)
         secrets = (*self.secrets, *hook.secrets)
         started = time.perf_counter()
         try:
-            output = await hook.run(context, spec, secrets)
+            if isinstance(hook, CommandHook):
+                output: str | None = await hook.run(context, spec, secrets, started=on_process)
+            else:
+                output = await hook.run(context, spec, secrets)
         except HookError as exc:
             raise HookError(_bounded(redact(str(exc), secrets)), retryable=exc.retryable) from None
         except Exception as exc:  # a Python hook is user code: any exception is a hook failure
