@@ -8,6 +8,7 @@ import asyncio
 import base64
 import json
 import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -155,6 +156,29 @@ def test_a_missing_or_malformed_key_is_a_config_error_naming_the_variable_never_
             }
         )
     assert "temporal.encryption.key_env" in str(named.value) and pasted not in str(named.value)
+
+
+def test_validate_refuses_a_wrong_length_key_with_exit_2_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    config = {
+        "temporal": {"encryption": {"key_env": KEY_ENV}},
+        "site": {"name": "s", "primary_ip": PRIMARY, "backup_ip": BACKUP},
+        "checks": [{"name": "c", "type": "tcp", "target": "127.0.0.1:9"}],
+        "dns": {"provider": "route53", "records": [{"domain": "a.example.test"}]},
+    }
+    short = base64.b64encode(os.urandom(16)).decode()
+    done = subprocess.run(
+        [CLI, "-c", str(write_toml(config, tmp_path / "s.toml")), "validate"],
+        env={**os.environ, KEY_ENV: short},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert KEY_ENV in done.stderr and "temporal.encryption.key_env" in done.stderr
+    assert short not in done.stdout + done.stderr
 
 
 async def _cli(config_file: Path, *args: str) -> Any:

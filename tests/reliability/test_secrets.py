@@ -29,6 +29,7 @@ import pytest
 from temporalio.client import Client
 
 from genesis.failover.config import FailoverConfig, failover_workflow_id, parse_config
+from genesis.failover.secrets import known_secrets, redact, secret_env_names
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer
@@ -123,6 +124,29 @@ def test_the_scan_finds_a_secret_whole_cut_short_or_encoded_and_refuses_an_empty
     assert {leak.rsplit(" in ", 1)[1] for leak in site.leaks()} == set(site.scanned)
     with pytest.raises(AssertionError, match="empty scan"):
         site.scan("empty", "", must_show="site-x")
+
+
+def test_payload_keys_and_the_codec_token_are_secrets_a_hook_output_never_shows() -> None:
+    names = ("GFO_KEY", "GFO_OLD_KEY", "GFO_CODEC_TOKEN")
+    config = parse_config(
+        {
+            "temporal": {
+                "encryption": {
+                    "key_env": names[0],
+                    "previous_key_envs": [names[1]],
+                    "codec_auth_env": names[2],
+                }
+            },
+            "site": {"name": "s", "primary_ip": PRIMARY, "backup_ip": BACKUP},
+            "checks": [{"name": "c", "type": "tcp", "target": "127.0.0.1:9"}],
+            "dns": {"provider": "route53", "records": [{"domain": "a.example.test"}]},
+        }
+    )
+    environ = {name: marker(name.lower()) for name in names}
+    assert set(names) <= set(secret_env_names(config))
+    assert sorted(known_secrets(config, environ)) == sorted(environ.values())
+    printed = " ".join(environ.values())
+    assert redact(printed, known_secrets(config, environ)) == "*** *** ***"
 
 
 @pytest.fixture
