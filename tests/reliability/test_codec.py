@@ -57,6 +57,7 @@ KEY_ENV, OLD_KEY_ENV, AUTH_ENV = (
     "GFO_CODEC_AUTH",
 )
 REASON = "encrypted-drill-reason-7d3f"
+HOOK_ERROR = "HOOK-ERR-5c1e"
 
 
 def _payload(text: str) -> Payload:
@@ -204,12 +205,22 @@ async def test_a_failover_with_encryption_on_stores_ciphertext_that_the_cli_and_
         AUTH_ENV: auth,
     }.items():
         monkeypatch.setenv(name, value)
-    data = lab_config_data(dev_server, bind9, primary_service.url, task_queue, site_prefix="enc")
+    data = lab_config_data(
+        dev_server,
+        bind9,
+        primary_service.url,
+        task_queue,
+        site_prefix="enc",
+        failback_healthy_seconds=0,
+    )
     data["temporal"]["encryption"] = {
         "key_env": KEY_ENV,
         "previous_key_envs": [OLD_KEY_ENV],
         "codec_auth_env": AUTH_ENV,
     }
+    # A failback whose pre-hook fails: its error travels as an (encrypted) Temporal failure.
+    drain = f"import sys; print('drain failed: {HOOK_ERROR}'); sys.exit(3)"
+    data["hooks"] = {"pre_failback": [{"name": "drain", "command": [sys.executable, "-c", drain]}]}
     config = parse_config(data)
     site = config.site.name
     config_file = write_toml(
@@ -302,6 +313,14 @@ async def test_a_failover_with_encryption_on_stores_ciphertext_that_the_cli_and_
             assert through.returncode == 0, through.stderr
             clear = history_text(through.stdout)
             assert PRIMARY in clear and BACKUP in clear and REASON in clear
+
+        # Failure texts are encrypted too (the encoded-attributes failure converter), and the
+        # workflow still reads them: the failed hook's error is in the result, not in the store.
+        aborted = await request(handle, "failback")
+        assert aborted.outcome == "aborted", aborted
+        assert HOOK_ERROR in (aborted.hooks[0].error or ""), aborted.hooks
+        shown = await temporal(dev_server, "workflow", "show", "-w", switch, "-o", "json")
+        assert "Encoded failure" in shown.stdout and HOOK_ERROR not in history_text(shown.stdout)
 
 
 class CodecUIDevServer(TemporalDevServer):
