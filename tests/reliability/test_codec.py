@@ -188,6 +188,7 @@ async def _cli(config_file: Path, *args: str) -> Any:
     return done
 
 
+@pytest.mark.integration
 async def test_a_failover_with_encryption_on_stores_ciphertext_that_the_cli_and_codec_server_read(
     dev_server: TemporalDevServer,
     dev_client: Client,
@@ -358,6 +359,7 @@ async def _connect(address: str, converter: Any) -> Client:
             await asyncio.sleep(0.2)
 
 
+@pytest.mark.integration
 async def test_the_web_ui_shows_an_encrypted_failover_in_clear_through_the_codec_server(
     ui_dev_server: tuple[CodecUIDevServer, int],
     bind9: Bind9Lab,
