@@ -60,6 +60,8 @@ from workflows.notifying import Notifications
 
 # Checks due within this window of each other share one probe activity.
 BATCH_WINDOW = timedelta(milliseconds=50)
+# Issue 6: a failed probe below the threshold restarts the failback window (policy.apply_probe).
+BLIP_RESTARTS_WINDOW = "failback-window-restarts-on-any-failure"
 
 
 class _Refused(Exception):
@@ -206,7 +208,15 @@ class MonitorWorkflow:
                 if check is None or health is None:
                     continue  # the plan changed while the probe ran
                 before = health.is_healthy
-                after = policy.apply_probe(health, check, result, now=workflow.now())
+                after = policy.apply_probe(
+                    health,
+                    check,
+                    result,
+                    now=workflow.now(),
+                    # A monitor that decided under the old rule (a blip kept the failback
+                    # window) replays under it: otherwise a failback it started would vanish.
+                    blip_restarts_window=workflow.patched(BLIP_RESTARTS_WINDOW),
+                )
                 self._state.checks[check.name] = after
                 if before != after.is_healthy:
                     workflow.logger.info(

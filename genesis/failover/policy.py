@@ -20,7 +20,12 @@ DAY = timedelta(hours=24)
 
 
 def apply_probe(
-    health: CheckHealth, check: CheckConfig, result: ProbeResult, *, now: datetime | None = None
+    health: CheckHealth,
+    check: CheckConfig,
+    result: ProbeResult,
+    *,
+    now: datetime | None = None,
+    blip_restarts_window: bool = True,
 ) -> CheckHealth:
     """Count one probe. A check turns unhealthy only at ``failure_threshold`` consecutive failures
     (one lost packet must not move a site) and healthy again only after ``success_threshold``
@@ -29,7 +34,8 @@ def apply_probe(
     Any failed probe, even one below the threshold, ends the failback window (``healthy_since``):
     the check stays healthy (one lost packet must not fail a site over), but a primary that
     drops every third probe must not count as healthy "without a break" and get the traffic
-    back. The window starts again at its next good probe.
+    back. The window starts again at its next good probe. (``blip_restarts_window=False`` is the
+    rule before issue 6, kept for monitors whose history was written under it.)
 
     ``now`` is the decider's clock (workflow time in the monitor): the failback window is
     measured on the same clock as the decision, not on the clock of whichever worker probed."""
@@ -56,9 +62,11 @@ def apply_probe(
         h.consecutive_failures += 1
         h.consecutive_successes = 0
         h.last_error = result.error or "probe failed"
-        h.healthy_since = None
+        if blip_restarts_window:
+            h.healthy_since = None
         if h.consecutive_failures >= check.failure_threshold:
             h.is_healthy = False
+            h.healthy_since = None
     return h
 
 

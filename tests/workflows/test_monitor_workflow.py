@@ -266,7 +266,7 @@ def _ts(delta: float) -> timedelta:
     return timedelta(seconds=delta)
 
 
-async def test_malformed_signals_are_dropped_and_the_monitor_keeps_probing(lab: Lab) -> None:
+async def test_malformed_signals_are_refused_and_the_monitor_keeps_probing(lab: Lab) -> None:
     async with lab.worker():
         handle = await lab.start(lab.plan())
         await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["total_probes"] >= 1)
