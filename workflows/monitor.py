@@ -62,6 +62,8 @@ from workflows.notifying import Notifications
 BATCH_WINDOW = timedelta(milliseconds=50)
 # Issue 6: a failed probe below the threshold restarts the failback window (policy.apply_probe).
 BLIP_RESTARTS_WINDOW = "failback-window-restarts-on-any-failure"
+# Issue 6: a record that could not be read is "unknown" in the map, never left out of it.
+UNREAD_IS_UNKNOWN = "unread-record-is-unknown"
 
 
 class _Refused(Exception):
@@ -257,7 +259,12 @@ class MonitorWorkflow:
             )
             if self._state.current is None and not self._state.history:
                 # An operation that started meanwhile knows better than this first read.
-                self._state.learn_records(list(reads), self._plan.primary_ip, self._plan.backup_ip)
+                self._state.learn_records(
+                    list(reads),
+                    self._plan.primary_ip,
+                    self._plan.backup_ip,
+                    unread_is_unknown=workflow.patched(UNREAD_IS_UNKNOWN),
+                )
         except ActivityError as err:
             workflow.logger.warning("could not read the records at start: %s", err.cause or err)
         finally:
@@ -406,7 +413,7 @@ class MonitorWorkflow:
         op.records = result.records
         op.error = result.error
         # Reads done by a dry run are as true as a real run's: they update where records point.
-        self._state.apply_result(result)
+        self._state.apply_result(result, unread_is_unknown=workflow.patched(UNREAD_IS_UNKNOWN))
         for note in result.notifications:
             self._state.notifications.record(note)
         if counts:

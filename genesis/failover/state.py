@@ -130,15 +130,35 @@ class SiteState(Model):
         self.history.append(op)
         del self.history[:-HISTORY_LIMIT]
 
-    def apply_result(self, result: FailoverResult) -> None:
+    def apply_result(self, result: FailoverResult, *, unread_is_unknown: bool = True) -> None:
         """Fold a finished operation's result into the record map and the state machine."""
-        self.learn_records(result.records, result.primary_ip, result.backup_ip)
+        self.learn_records(
+            result.records,
+            result.primary_ip,
+            result.backup_ip,
+            unread_is_unknown=unread_is_unknown,
+        )
 
-    def learn_records(self, records: list[RecordSwitch], primary_ip: str, backup_ip: str) -> None:
-        """Where each record points, from an operation's writes or a dry run's reads."""
+    def learn_records(
+        self,
+        records: list[RecordSwitch],
+        primary_ip: str,
+        backup_ip: str,
+        *,
+        unread_is_unknown: bool = True,
+    ) -> None:
+        """Where each record points, from an operation's writes or a dry run's reads.
+        (``unread_is_unknown=False``: the rule before issue 6, for monitors replaying it.)"""
         for rec in records:
+            if rec.action == "failed" and not unread_is_unknown:
+                continue
             if rec.action == "failed":
-                continue  # the read failed: we learnt nothing about where this record points
+                # The read or write failed: we learnt nothing about where this record points.
+                # What we knew stands; a record never read is "unknown", never left out: a
+                # map without it would call a site whose other records moved fully failed
+                # over, and refuse the failover that would move this one.
+                self.records.setdefault(record_key(rec.domain, rec.record_type), "unknown")
+                continue
             values = [rec.target] if rec.at_target else rec.before
             self.records[record_key(rec.domain, rec.record_type)] = side_of(
                 values, primary_ip, backup_ip

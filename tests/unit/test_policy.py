@@ -339,6 +339,30 @@ def test_result_says_exactly_which_records_moved(
     assert s.partial is partial
 
 
+def test_a_record_never_read_is_unknown_and_keeps_the_next_failover_possible() -> None:
+    """The story: the provider refused the token when the monitor first read record b, and
+    again during the failover. Record a moved; b was never seen. Left out of the map, b would
+    make the site look fully failed over and the failover that moves b would be refused
+    ("every record already points at the backup") while b still sends traffic to the primary."""
+    s = SiteState(site="genesis")
+    s.records = {"a.example.com/A": "primary"}
+    failed_read = switch("b.example.com", "failed", PRIMARY, BACKUP).model_copy(
+        update={"before": [], "after": None}
+    )
+    s.apply_result(result([switch("a.example.com", "switched", PRIMARY, BACKUP), failed_read]))
+    assert s.records == {"a.example.com/A": "backup", "b.example.com/A": "unknown"}
+    assert s.state == "failed_over" and s.partial and not s.fully_failed_over
+    again = policy.decide_manual(
+        s,
+        PolicySettings(),
+        T0 + timedelta(hours=1),
+        direction="failover",
+        dry_run=False,
+        force=False,
+    )
+    assert again.allowed, again.message
+
+
 def test_failback_returns_to_normal() -> None:
     s = SiteState(site="genesis", state="failed_over", records={"a.example.com/A": "backup"})
     s.apply_result(result([switch("a.example.com", "switched", BACKUP, PRIMARY)], "failback"))

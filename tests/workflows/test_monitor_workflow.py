@@ -22,6 +22,7 @@ from genesis.failover.config import (
 from genesis.failover.models import (
     NotificationRoutes,
     OperationRequest,
+    RecordRef,
 )
 from tests.workflows.lab import (
     BACKUP,
@@ -195,6 +196,34 @@ async def test_record_at_a_third_value_is_refused_unless_forced(lab: Lab) -> Non
             MonitorWorkflow.request_failover, OperationRequest(reason="x", force=True)
         )
         assert forced.success and lab.zone.records[DOMAIN] == BACKUP
+        await handle.terminate()
+
+
+async def test_a_record_the_provider_would_not_show_is_unknown_and_its_failover_can_finish(
+    lab: Lab,
+) -> None:
+    """The provider refuses to show the second record (here: not in the zone, a non-retryable
+    read error), at start and during the failover. The first record moves; the site must read
+    as split with the second "unknown", so the failover that would move it is not refused as
+    "every record already points at the backup"."""
+    other = "other.example.test"
+    plan = lab.plan()
+    plan = plan.model_copy(update={"records": [*plan.records, RecordRef(domain=other)]})
+    async with lab.worker():
+        handle = await lab.start(plan)
+        status = await until(handle, lab.env, lambda s: len(s["records"]) == 2)
+        assert status["records"] == {f"{DOMAIN}/A": "primary", f"{other}/A": "unknown"}
+        await handle.signal(MonitorWorkflow.manual_failover, {"reason": "first try"})
+        status = await until(handle, lab.env, lambda s: s["failover_count"] == 1)
+        status = await until(handle, lab.env, lambda s: s["current_operation"] is None)
+        assert status["records"] == {f"{DOMAIN}/A": "backup", f"{other}/A": "unknown"}
+        assert status["state"] == "failed_over" and status["partial"] is True
+        lab.zone.records[other] = PRIMARY  # the provider shows it again
+        await handle.signal(MonitorWorkflow.manual_failover, {"reason": "finish", "force": True})
+        status = await until(handle, lab.env, lambda s: s["failover_count"] == 2)
+        status = await until(handle, lab.env, lambda s: s["current_operation"] is None)
+        assert status["records"] == {f"{DOMAIN}/A": "backup", f"{other}/A": "backup"}
+        assert lab.zone.records == {DOMAIN: BACKUP, other: BACKUP}
         await handle.terminate()
 
 
