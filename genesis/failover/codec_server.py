@@ -16,12 +16,10 @@ CLI runs (or behind a TLS proxy with ``codec_auth_env`` set), never open to the 
 
 from __future__ import annotations
 
-import argparse
 import hmac
 import json
 import logging
 import os
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,11 +29,11 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from genesis.failover.codec import CodecError, EncryptionCodec
-from genesis.failover.config import FailoverConfig, load_config
+from genesis.failover.config import FailoverConfig
 from genesis.failover.errors import ConfigError
 from genesis.failover.secrets import secret_from_env
 
-__all__ = ["DEFAULT_PORT", "CodecServer", "codec_server_for", "main", "serve"]
+__all__ = ["DEFAULT_PORT", "CodecServer", "codec_server_for", "serve"]
 
 log = logging.getLogger("genesis.failover.codec_server")
 
@@ -245,34 +243,3 @@ def serve(
     finally:
         server.stop()
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m genesis.failover.codec_server -c failover.toml [--host H] [--port P]
-    [--origin URL ...]``: exit 2 on a config error, naming the field."""
-    parser = argparse.ArgumentParser(
-        prog="genesis-failover codec-server",
-        description="Decode (and encode) encrypted payloads for the Temporal Web UI and CLI.",
-    )
-    parser.add_argument("-c", "--config", default="failover.toml")
-    parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument(
-        "--origin",
-        action="append",
-        help="a Web UI origin allowed to call it (repeatable; default: the config's "
-        "codec_cors_origins)",
-    )
-    args = parser.parse_args(argv)
-    try:
-        return serve(load_config(args.config), args.host, args.port, origins=args.origin)
-    except ConfigError as exc:
-        print(f"genesis-failover: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # the port is taken, the address is not this machine's
-        print(f"genesis-failover: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

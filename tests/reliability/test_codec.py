@@ -8,6 +8,7 @@ import asyncio
 import base64
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -180,6 +181,83 @@ def test_validate_refuses_a_wrong_length_key_with_exit_2_naming_the_variable(
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert KEY_ENV in done.stderr and "temporal.encryption.key_env" in done.stderr
     assert short not in done.stdout + done.stderr
+
+
+def test_the_codec_server_command_decodes_what_the_key_wrote_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    config = {
+        "temporal": {"encryption": {"key_env": KEY_ENV}},
+        "site": {"name": "s", "primary_ip": PRIMARY, "backup_ip": BACKUP},
+        "checks": [{"name": "c", "type": "tcp", "target": "127.0.0.1:9"}],
+        "dns": {"provider": "route53", "records": [{"domain": "a.example.test"}]},
+    }
+    config_file = write_toml(config, tmp_path / "s.toml")
+    key = new_key()
+    port = free_port()
+    env = {**os.environ, KEY_ENV: key}
+    server = subprocess.Popen(
+        [CLI, "-c", str(config_file), "codec-server", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()
+        assert f"127.0.0.1:{port}" in banner and key_id(_raw(key)) in banner, banner
+        codec = EncryptionCodec(_raw(key))
+        (stored,) = asyncio.run(codec.encode([_payload("genesis went to the backup")]))
+        body = {"payloads": [json.loads(_payload_json(stored))]}
+        answer = httpx.post(f"http://127.0.0.1:{port}/decode", json=body, timeout=10)
+        assert answer.status_code == 200, answer.text
+        (plain,) = answer.json()["payloads"]
+        assert json.loads(base64.b64decode(plain["data"])) == "genesis went to the backup"
+        server.terminate()  # SIGTERM, as systemd and docker stop send it
+        assert server.wait(timeout=10) == 0, server.stderr.read() if server.stderr else ""
+        # A server asked for a port another process holds exits 1, naming the address.
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", port))
+            taken.listen()
+            busy = subprocess.run(
+                [CLI, "-c", str(config_file), "codec-server", "--port", str(port)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        assert busy.returncode == 1 and f"127.0.0.1:{port}" in busy.stderr, busy.stderr
+        assert key not in busy.stdout + busy.stderr
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def test_the_codec_server_command_without_encryption_exits_2_naming_the_table(
+    tmp_path: Path,
+) -> None:
+    config = {
+        "site": {"name": "s", "primary_ip": PRIMARY, "backup_ip": BACKUP},
+        "checks": [{"name": "c", "type": "tcp", "target": "127.0.0.1:9"}],
+        "dns": {"provider": "route53", "records": [{"domain": "a.example.test"}]},
+    }
+    done = subprocess.run(
+        [CLI, "-c", str(write_toml(config, tmp_path / "s.toml")), "codec-server", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "temporal.encryption" in done.stderr, done.stderr
+
+
+def _payload_json(payload: Payload) -> str:
+    from google.protobuf import json_format
+
+    return json_format.MessageToJson(payload)
 
 
 async def _cli(config_file: Path, *args: str) -> Any:

@@ -10,8 +10,9 @@ document. Colour only on a terminal, never with NO_COLOR set. Ctrl-C while watch
 watching, not the operation (exit 130).
 
 Modules: ``arguments`` (the parser and its validators), ``local`` (commands that need no
-Temporal: validate, check, dev, worker), ``monitor`` (commands that talk to the monitor: status,
-history, failover, failback, drill), ``output`` (printing the answer; the exit-1 error).
+Temporal: validate, check, dev, worker, codec-server), ``monitor`` (commands that talk to the
+monitor: status, history, failover, failback, drill), ``output`` (printing the answer; the
+exit-1 error).
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from genesis.failover.cli.arguments import DEFAULT_CONFIG, build_parser
-from genesis.failover.cli.local import cmd_check, cmd_dev, cmd_validate, cmd_worker
+from genesis.failover.cli.local import (
+    cmd_check,
+    cmd_codec_server,
+    cmd_dev,
+    cmd_validate,
+    cmd_worker,
+)
 from genesis.failover.cli.monitor import _operation, cmd_drill, cmd_history, cmd_status
 from genesis.failover.cli.output import OperationFailed
 from genesis.failover.config import FailoverConfig, load_config
@@ -49,6 +56,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, FailoverConfig], int]] = {
     "failback": _operation("failback"),
     "history": cmd_history,
     "drill": cmd_drill,
+    "codec-server": cmd_codec_server,
 }
 
 

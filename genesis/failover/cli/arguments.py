@@ -215,4 +215,20 @@ def build_parser() -> argparse.ArgumentParser:
         "stderr with --json.",
     )
     drill.add_argument("--reason", default="monthly drill", type=_positive_reason)
+    codec = sub.add_parser(
+        "codec-server",
+        parents=[common],
+        help="decode encrypted payloads for the Web UI and `temporal --codec-endpoint`",
+        description="Serves POST /encode and /decode with the keys of [temporal.encryption] "
+        "(docs/security.md). Loopback by default; Ctrl-C or SIGTERM stops it.",
+    )
+    codec.add_argument("--host", type=_not_empty("--host"), default="127.0.0.1")
+    codec.add_argument("--port", type=_port("--port"), default=8081)
+    codec.add_argument(
+        "--origin",
+        action="append",
+        type=_not_empty("--origin"),
+        help="a Web UI origin allowed to call it (repeatable; default: the config's "
+        "codec_cors_origins)",
+    )
     return parser

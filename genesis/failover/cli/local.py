@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from genesis.failover import render
-from genesis.failover.cli.output import _print
+from genesis.failover.cli.output import OperationFailed, _print
 from genesis.failover.config import FailoverConfig
 
 
@@ -96,3 +96,13 @@ def cmd_worker(args: argparse.Namespace, config: FailoverConfig) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def cmd_codec_server(args: argparse.Namespace, config: FailoverConfig) -> int:
+    """Decode (and encode) encrypted payloads for the Web UI and `temporal --codec-endpoint`."""
+    from genesis.failover.codec_server import serve
+
+    try:
+        return serve(config, args.host, args.port, origins=args.origin)
+    except OSError as exc:  # the port is taken, the address is not this machine's
+        raise OperationFailed(f"cannot listen on {args.host}:{args.port}: {exc}") from None
