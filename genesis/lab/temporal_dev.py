@@ -122,11 +122,31 @@ class TemporalDevServer:
                 )
             try:
                 with socket.create_connection((self.ip, self.port), timeout=0.2):
-                    return self
+                    pass
             except OSError:
                 time.sleep(0.05)
+                continue
+            # Listening is not serving: a client that connects before the frontend is healthy
+            # is told "Frontend is not healthy yet" (seen on a loaded machine).
+            if self._serving():
+                return self
+            time.sleep(0.05)
         self.stop()
-        raise TimeoutError(f"temporal dev server not listening on {self.address} after {timeout}s")
+        raise TimeoutError(f"temporal dev server not serving on {self.address} after {timeout}s")
+
+    def _serving(self) -> bool:
+        """The frontend's own gRPC health check, through the CLI (about 0.1 s)."""
+        try:
+            done = subprocess.run(
+                [find_temporal_cli(), "operator", "cluster", "health", "--address", self.address],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return False
+        return done.returncode == 0 and done.stdout.split()[-1:] == ["SERVING"]  # not NOT_SERVING
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self.proc = self.proc, None
