@@ -622,6 +622,31 @@ def test_empty_temporal_env_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse_config(with_("temporal", {"address": "a:1"})).temporal.address == "a:1"
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("address", "junk"),  # no port: the worker would retry an address that never answers
+        ("address", "temporal.internal"),
+        ("address", "host:99999"),
+        ("address", ""),
+        ("namespace", ""),
+        ("namespace", "prod ns"),
+        ("task_queue", ""),
+        ("task_queue", " genesis"),
+    ],
+)
+def test_a_temporal_setting_that_could_never_connect_is_refused_at_load(
+    field: str, value: str
+) -> None:
+    error = config_error(with_(f"temporal.{field}", value))
+    assert f"temporal.{field}:" in str(error) and repr(value) in str(error)
+
+
+@pytest.mark.parametrize("address", ["localhost:7233", "ns.acct.tmprl.cloud:7233", "[::1]:7233"])
+def test_temporal_addresses_with_a_port_load(address: str) -> None:
+    assert parse_config(with_("temporal.address", address)).temporal.address == address
+
+
 # --- the file itself -----------------------------------------------------------------------------
 
 

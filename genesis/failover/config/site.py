@@ -7,6 +7,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
+from genesis.failover.addresses import split_host_port
 from genesis.failover.config.base import NAME_PATTERN, EnvVarName, StrictModel
 
 # The Web UI of `genesis-failover dev` and of `temporal server start-dev` (port 8233).
@@ -61,6 +62,26 @@ class TemporalSettings(StrictModel):
     task_queue: str = "genesis-failover"
     # None: payloads are stored as JSON, readable by anyone who can read the namespace.
     encryption: EncryptionSettings | None = None
+
+    # Checked here, not when the worker first connects: a typo must fail `validate`, not
+    # leave a worker retrying an address that can never answer.
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        try:
+            split_host_port(v, default_port=0)
+        except ValueError:
+            raise ValueError(f"must be host:port, got {v!r}") from None
+        if ":" not in v.rsplit("]", 1)[-1]:
+            raise ValueError(f"must be host:port (the port is required), got {v!r}")
+        return v
+
+    @field_validator("namespace", "task_queue")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v or v != v.strip() or any(ch.isspace() for ch in v):
+            raise ValueError(f"must be a non-empty name without spaces, got {v!r}")
+        return v
 
 
 class SiteSettings(StrictModel):
