@@ -145,6 +145,7 @@ def test_validate_prints_the_site_and_checks(good: Path, secret: str) -> None:
     assert "site cli-lab: primary 192.0.2.10, backup 192.0.2.20" in out
     assert "dns: rfc2136; records www.example.test A at rfc2136" in out
     assert "propagation: 127.0.0.1:5300, [::1]:5301" in out
+    assert "payloads: stored as JSON (set [temporal.encryption]" in out
     assert "http://127.0.0.1:18080/health" in out and "127.0.0.1:6379" in out
     lines = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
     assert lines["api"][1:2] == ["http"] and lines["redis"][1:2] == ["tcp"]

@@ -236,6 +236,29 @@ def test_the_codec_server_command_decodes_what_the_key_wrote_and_stops_on_sigter
             server.wait()
 
 
+def test_validate_says_payloads_are_encrypted_naming_the_variables_never_the_keys(
+    tmp_path: Path,
+) -> None:
+    config = {
+        "temporal": {"encryption": {"key_env": KEY_ENV, "previous_key_envs": [OLD_KEY_ENV]}},
+        "site": {"name": "s", "primary_ip": PRIMARY, "backup_ip": BACKUP},
+        "checks": [{"name": "c", "type": "tcp", "target": "127.0.0.1:9"}],
+        "dns": {"provider": "route53", "records": [{"domain": "a.example.test"}]},
+    }
+    key, old = new_key(), new_key()
+    done = subprocess.run(
+        [CLI, "-c", str(write_toml(config, tmp_path / "s.toml")), "validate"],
+        env={**os.environ, KEY_ENV: key, OLD_KEY_ENV: old},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"payloads: encrypted with the key in {KEY_ENV}, 1 previous" in done.stdout
+    assert key not in done.stdout + done.stderr and old not in done.stdout + done.stderr
+
+
 def test_the_codec_server_command_without_encryption_exits_2_naming_the_table(
     tmp_path: Path,
 ) -> None:

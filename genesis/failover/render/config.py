@@ -28,6 +28,15 @@ def verification_text(c: FailoverConfig) -> str:
     return "; ".join([default, *overrides])
 
 
+def _encryption_text(c: FailoverConfig) -> str:
+    """Variable NAMES only: the keys themselves are never printed."""
+    e = c.temporal.encryption
+    if e is None:
+        return "stored as JSON (set [temporal.encryption] to encrypt, docs/security.md)"
+    previous = f", {len(e.previous_key_envs)} previous" if e.previous_key_envs else ""
+    return f"encrypted with the key in {e.key_env}{previous}"
+
+
 def config_summary(config: FailoverConfig) -> str:
     c = config
     lines = [
@@ -40,6 +49,7 @@ def config_summary(config: FailoverConfig) -> str:
         + ", ".join(f"{r.domain} {r.record_type} at {c.dns.provider_of(r)}" for r in c.dns.records),
         "propagation: " + verification_text(c),
         f"metrics: {c.metrics.url or 'off (set [metrics] prometheus_address)'}",
+        "payloads: " + _encryption_text(c),
         "",
         table(
             ["CHECK", "TYPE", "TARGET", "EVERY", "TIMEOUT", "FAIL/OK", "CRITICAL"],
