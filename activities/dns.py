@@ -13,6 +13,7 @@ import time
 from temporalio import activity
 
 from activities._errors import to_application_error
+from activities._heartbeat import beating
 from activities._metrics import record_propagation
 from activities.payloads import PropagationInput, PropagationResult, SetTtlInput, SwitchDnsInput
 from genesis.failover.dns import DNSProvider, DNSProviders, check_propagation
@@ -38,14 +39,19 @@ class DnsActivities:
         rec = inp.record
         provider = self._provider(rec.provider)
         try:
-            return await provider.switch_record(
-                rec.domain,
-                rec.record_type,
-                inp.from_ip,
-                inp.to_ip,
-                ttl=rec.ttl,
-                force=inp.force,
-                dry_run=inp.dry_run,
+            # Heartbeating: a worker lost mid-switch is noticed within the heartbeat timeout
+            # (workflows/retries.py), not after the switch's whole start-to-close timeout.
+            return await beating(
+                provider.switch_record(
+                    rec.domain,
+                    rec.record_type,
+                    inp.from_ip,
+                    inp.to_ip,
+                    ttl=rec.ttl,
+                    force=inp.force,
+                    dry_run=inp.dry_run,
+                ),
+                lambda: {"record": rec.domain},
             )
         except DNSError as exc:
             if exc.retryable:

@@ -50,6 +50,7 @@ from workflows import attributes, gating, ttl
 from workflows.notifying import Notifications
 from workflows.retries import (
     HOOK_HEARTBEAT_TIMEOUT,
+    SWITCH_HEARTBEAT_TIMEOUT,
     SWITCH_RETRY,
     SWITCH_SCHEDULE_TO_CLOSE,
     SWITCH_START_TO_CLOSE,
@@ -285,6 +286,7 @@ class FailoverWorkflow:
                 ),
                 start_to_close_timeout=SWITCH_START_TO_CLOSE,
                 schedule_to_close_timeout=SWITCH_SCHEDULE_TO_CLOSE,
+                heartbeat_timeout=SWITCH_HEARTBEAT_TIMEOUT,
                 retry_policy=SWITCH_RETRY,
                 summary=f"switch {rec.domain} -> {inp.to_ip}",
             )

@@ -13,6 +13,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 # A DNS write is a few round trips; the retry policy (not the timeout) rides out a flaky API.
 SWITCH_START_TO_CLOSE = timedelta(seconds=30)
 SWITCH_SCHEDULE_TO_CLOSE = timedelta(minutes=5)
+# The switch heartbeats every second (activities/dns.py): a worker killed mid-switch is
+# noticed within this and the switch handed to another worker (it is compare-and-set: the
+# retry finds the record moved or moves it), instead of after SWITCH_START_TO_CLOSE.
+SWITCH_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 SWITCH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
