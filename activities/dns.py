@@ -72,8 +72,15 @@ class DnsActivities:
             domain=rec.domain, record_type=rec.record_type, provider=provider.name, step=inp.step
         )
         try:
-            change = await provider.set_ttl(
-                rec.domain, rec.record_type, inp.ttl, expected=inp.expected, dry_run=inp.dry_run
+            change = await beating(  # a TTL write is a DNS write: heartbeat as the switch does
+                provider.set_ttl(
+                    rec.domain,
+                    rec.record_type,
+                    inp.ttl,
+                    expected=inp.expected,
+                    dry_run=inp.dry_run,
+                ),
+                lambda: {"record": rec.domain},
             )
         except DNSError as exc:
             if exc.retryable:

@@ -19,7 +19,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.payloads import SetTtlInput
     from genesis.failover.models import FailoverInput, TtlOutcome
 
-from workflows.retries import SWITCH_RETRY, SWITCH_SCHEDULE_TO_CLOSE, SWITCH_START_TO_CLOSE, cause
+from workflows.retries import (
+    SWITCH_HEARTBEAT_TIMEOUT,
+    SWITCH_RETRY,
+    SWITCH_SCHEDULE_TO_CLOSE,
+    SWITCH_START_TO_CLOSE,
+    cause,
+)
 
 
 async def _set_ttl(step: SetTtlInput) -> TtlOutcome:
@@ -29,6 +35,7 @@ async def _set_ttl(step: SetTtlInput) -> TtlOutcome:
             step,
             start_to_close_timeout=SWITCH_START_TO_CLOSE,
             schedule_to_close_timeout=SWITCH_SCHEDULE_TO_CLOSE,
+            heartbeat_timeout=SWITCH_HEARTBEAT_TIMEOUT,
             retry_policy=SWITCH_RETRY,
             summary=f"{step.step} TTL of {step.record.domain} to {step.ttl}s",
         )
