@@ -42,3 +42,28 @@ async def test_a_hook_this_worker_does_not_know_is_not_retryable() -> None:
     with pytest.raises(HookError, match="not registered on this worker") as info:
         await HookRegistry().run(spec, CTX)
     assert not info.value.retryable
+
+
+async def test_a_hook_object_with_an_async_call_and_a_lambda_around_a_coroutine_really_run() -> (
+    None
+):
+    """The story: a hook written as a class with ``async def __call__`` (or a lambda around an
+    async call) was run in a thread; its coroutine was never awaited and the hook "succeeded"
+    without stopping anything."""
+    ran: list[str] = []
+
+    class StopTrading:
+        async def __call__(self, ctx: HookContext) -> str:
+            ran.append("object")
+            return f"stopped for {ctx.site}"
+
+    async def drain() -> str:
+        ran.append("lambda")
+        return "drained"
+
+    reg = HookRegistry()
+    obj = reg.register("pre_failover", StopTrading(), name="stop_trading")
+    lam = reg.register("pre_failover", lambda: drain(), name="drain")
+    assert (await reg.run(obj, CTX)).output == "stopped for genesis"
+    assert (await reg.run(lam, CTX)).output == "drained"
+    assert ran == ["object", "lambda"]

@@ -47,10 +47,14 @@ class PythonHook:
         args = (context,) if takes_context else ()
         try:
             async with asyncio.timeout(spec.timeout_seconds):
-                if inspect.iscoroutinefunction(self.fn):
+                if _is_async(self.fn):
                     out = await self.fn(*args)
                 else:
                     out = await asyncio.to_thread(self.fn, *args)
+                # A plain function that returns a coroutine (a lambda around an async call):
+                # its work is that coroutine, and "success" must mean it ran.
+                if inspect.isawaitable(out):
+                    out = await out
         except TimeoutError:
             raise HookError(
                 f"hook {self.name!r} timed out after {spec.timeout_seconds:g}s", retryable=True
@@ -59,6 +63,15 @@ class PythonHook:
             return None
         # Redact before cutting: a secret cut in half at the limit would no longer match.
         return redact(str(out), secrets)[:OUTPUT_LIMIT]
+
+
+def _is_async(fn: object) -> bool:
+    """A coroutine function, or an object whose ``__call__`` is one (a hook class instance):
+    ``inspect.iscoroutinefunction`` alone says False for the latter, and running it in a thread
+    would make a coroutine nobody awaits, a hook that "succeeds" without running."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - the method itself, not callability
+    )
 
 
 def import_hook(hc: HookConfig) -> HookFn:
