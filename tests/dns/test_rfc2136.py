@@ -6,6 +6,7 @@ import base64
 import secrets
 
 import pytest
+from pydantic import ValidationError
 
 from genesis.failover.config import DnsRecordConfig, DnsSettings, Rfc2136Settings
 from genesis.failover.dns import (
@@ -246,14 +247,20 @@ def test_from_settings_names_a_missing_or_bad_env_var(environ: dict[str, str]) -
 
 
 def test_bad_tsig_algorithm_is_a_config_error() -> None:
-    settings = Rfc2136Settings(
-        server="127.0.0.1:5300",
-        zone="example.test",
-        tsig_key_name="ddns-key",
-        tsig_algorithm="hmac-nope",
-        tsig_secret_env="LAB_TSIG_SECRET",
-        timeout_seconds=5,
-    )
+    fields = {
+        "server": "127.0.0.1:5300",
+        "zone": "example.test",
+        "tsig_key_name": "ddns-key",
+        "tsig_algorithm": "hmac-nope",
+        "tsig_secret_env": "LAB_TSIG_SECRET",
+        "timeout_seconds": 5,
+    }
+    # Refused when the config is loaded, naming the field...
+    with pytest.raises(ValidationError, match="hmac-nope") as refused:
+        Rfc2136Settings(**fields)
+    assert refused.value.errors()[0]["loc"] == ("tsig_algorithm",)
+    # ...and by the provider too, for settings built around the validation (the facade).
+    settings = Rfc2136Settings.model_construct(**fields)
     secret = base64.b64encode(secrets.token_bytes(32)).decode()
     with pytest.raises(ConfigError, match="hmac-nope") as caught:
         RFC2136Provider(settings, secret)
