@@ -34,6 +34,10 @@ def require(path: str | None, what: str) -> str:
     unavailable(f"{what} is not installed ({path or 'not found'})")
 
 
+# The installed console script, beside this Python (the venv's).
+CLI = str(Path(sys.executable).parent / "genesis-failover")
+
+
 def venv_bin(name: str) -> str | None:
     beside = Path(sys.executable).parent / name
     return str(beside) if beside.exists() else shutil.which(name)

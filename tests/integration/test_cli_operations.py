@@ -38,11 +38,10 @@ from tests.integration.conftest import (
     running_worker,
     wait_status,
 )
-from tests.support import write_toml
+from tests.support import CLI, write_toml
 from tests.temporal_cli import run
 
 pytestmark = pytest.mark.integration
-CLI = str(Path(sys.executable).parent / "genesis-failover")
 ANSI = "\033["
 
 

@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -26,10 +25,9 @@ from tests.emulators.pagerduty import PagerDutyReceiver
 from tests.emulators.slack import SlackReceiver
 from tests.emulators.smtp import SMTPSink
 from tests.integration.conftest import BACKUP, DOMAIN, PRIMARY, answers
-from tests.support import require, write_toml
+from tests.support import CLI, require, write_toml
 
 pytestmark = pytest.mark.integration
-CLI = str(Path(sys.executable).parent / "genesis-failover")
 
 
 def dev_config(tmp: Path, http_port: int, dns_ports: list[int]) -> Path:

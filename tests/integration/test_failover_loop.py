@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,11 +24,10 @@ from tests.integration.conftest import (
     running_worker,
     wait_status,
 )
-from tests.support import write_toml
+from tests.support import CLI, write_toml
 from tests.temporal_cli import history_text, run, temporal
 
 pytestmark = pytest.mark.integration
-CLI = str(Path(sys.executable).parent / "genesis-failover")
 
 
 def write_config(config: FailoverConfig, path: Path) -> Path:

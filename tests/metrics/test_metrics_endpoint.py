@@ -7,7 +7,6 @@ import asyncio
 import gc
 import os
 import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +17,8 @@ from genesis.failover.errors import ConfigError
 from genesis.lab.ports import free_port, port_is_free
 from tests.metrics.scrape import scrape
 from tests.metrics.test_metrics_config import config_with
-from tests.support import write_toml
+from tests.support import CLI, write_toml
 from worker.metrics import metrics_runtime
-
-CLI = str(Path(sys.executable).parent / "genesis-failover")
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from genesis.failover.cli import main
 from genesis.lab.ports import free_port
-from tests.support import toml_text
+from tests.support import CLI, toml_text
 
 ROOT = Path(__file__).resolve().parents[2]
 TSIG = "c2VjcmV0LWNsaS1mdXp6LWtleS0xMjM0NQ=="
@@ -262,8 +262,7 @@ def test_the_closed_port_would_show_an_attempt_to_reach_temporal(config: Path) -
 def test_the_console_script_exits_2_on_a_bad_argument(
     config: Path, argv: list[str], expected: str
 ) -> None:
-    script = Path(sys.executable).parent / "genesis-failover"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "genesis.failover.cli"]
+    command = [CLI] if Path(CLI).exists() else [sys.executable, "-m", "genesis.failover.cli"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "GENESIS_"))}
     result = subprocess.run(
         [*command, "-c", str(config), *argv],

@@ -48,10 +48,9 @@ from tests.integration.conftest import (
     running_worker,
     wait_status,
 )
-from tests.support import write_toml
+from tests.support import CLI, write_toml
 from tests.temporal_cli import history_text, run, temporal
 
-CLI = str(Path(sys.executable).parent / "genesis-failover")
 KEY_ENV, OLD_KEY_ENV, AUTH_ENV = (
     "GENESIS_TEST_PAYLOAD_KEY",
     "GENESIS_TEST_OLD_KEY",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -39,12 +38,11 @@ from tests.integration.conftest import (
     running_worker,
     wait_status,
 )
-from tests.support import write_toml
+from tests.support import CLI, write_toml
 from tests.temporal_cli import run
 
 pytestmark = pytest.mark.integration
 
-CLI = str(Path(sys.executable).parent / "genesis-failover")
 SLACK_ENV = "GENESIS_TEST_SLACK_URL"
 DEADLINE = 3  # [propagation] timeout_seconds
 POLL = 0.2  # [propagation] poll_interval_seconds: no poll starts that would end past DEADLINE

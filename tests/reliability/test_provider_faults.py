@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -35,12 +34,11 @@ from tests.dns.harness_digitalocean import DigitalOceanHarness
 from tests.emulators.slack import SlackReceiver
 from tests.integration.conftest import BACKUP, PRIMARY, request, running_worker, wait_status
 from tests.integration.test_providers import DOMAIN, record_for, site_config
-from tests.support import write_toml
+from tests.support import CLI, write_toml
 from tests.temporal_cli import run
 
 pytestmark = pytest.mark.integration
 
-CLI = str(Path(sys.executable).parent / "genesis-failover")
 SLACK_ENV = "GENESIS_TEST_SLACK_URL"
 # Loose on purpose (a loaded machine): a scheduled wait is never shorter than asked, but the
 # clocks of the server and of this process are read at slightly different moments.

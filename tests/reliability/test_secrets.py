@@ -51,12 +51,11 @@ from tests.integration.conftest import (
     running_worker,
     wait_status,
 )
-from tests.support import write_toml
+from tests.support import CLI, write_toml
 from tests.temporal_cli import history_text, run, temporal
 
 pytestmark = pytest.mark.integration
 
-CLI = str(Path(sys.executable).parent / "genesis-failover")
 CF_DOMAIN, DO_DOMAIN = "cf.example.test", "do.example.test"
 HOOK_URL_ENV, HOOK_TOKEN_ENV = "GFO_SECRET_HOOK_URL", "GFO_SECRET_HOOK_TOKEN"
 SLACK_ENV, PD_ENV = "GFO_SECRET_SLACK_URL", "GFO_SECRET_PD_KEY"
