@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from genesis.failover.addresses import split_host_port
+from genesis.failover.codec_server import CodecServer, codec_server_for
 from genesis.failover.config import FailoverConfig
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
@@ -107,6 +108,16 @@ async def register_search_attributes_on(address: str, namespace: str) -> None:
         print(f"registered search attributes on {address}: {', '.join(added)}")
 
 
+def _codec_server(config: FailoverConfig, *, ui_origin: str) -> CodecServer | None:
+    """A started codec server on a free loopback port when the site encrypts, else None.
+    (With ``codec_auth_env`` set the UI cannot authenticate to it: docs/security.md.)"""
+    encryption = config.temporal.encryption
+    if encryption is None:
+        return None
+    origins = [*encryption.codec_cors_origins, ui_origin]
+    return codec_server_for(config, "127.0.0.1", 0, origins=origins).start()
+
+
 async def run_dev(
     config: FailoverConfig,
     *,
@@ -121,6 +132,7 @@ async def run_dev(
 
     server = None
     the_lab = None
+    codec = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -128,10 +140,15 @@ async def run_dev(
     try:
         configured = config.temporal.address
         if temporal_address is None:
+            ui_port = preferred_port("127.0.0.1", ui_port)
+            # With encryption on, the dev Web UI decodes through a codec server of its own:
+            # otherwise every input, result and summary it shows would be ciphertext.
+            codec = _codec_server(config, ui_origin=f"http://127.0.0.1:{ui_port}")
             server = TemporalDevServer(
                 data_dir / "temporal.db",
                 port=preferred_port("127.0.0.1", port),
-                ui_port=preferred_port("127.0.0.1", ui_port),
+                ui_port=ui_port,
+                ui_codec_endpoint=codec.url if codec else None,
             ).start()
             temporal_address = server.address
         else:
@@ -150,6 +167,8 @@ async def run_dev(
                 f"  monitor: {server.ui_url}/namespaces/{config.temporal.namespace}"
                 f"/workflows/failover-monitor-{site}"
             )
+        if codec:
+            print(f"  codec server: {codec.url} (the Web UI decodes through it)")
         if config.metrics.url:
             print(f"  metrics: {config.metrics.url}")
         for line in the_lab.describe() if the_lab else []:
@@ -167,3 +186,5 @@ async def run_dev(
             the_lab.stop()
         if server:
             server.stop()
+        if codec:
+            codec.stop()

@@ -53,6 +53,8 @@ class TemporalDevServer:
         # The Failover* search attributes, registered at start (off: a bare server, as a
         # production namespace is before its operator registers them).
         search_attributes: bool = True,
+        # The codec server the Web UI calls to show encrypted payloads (docs/security.md).
+        ui_codec_endpoint: str | None = None,
     ) -> None:
         self.db_file = Path(db_file)
         self.ip = ip
@@ -60,6 +62,7 @@ class TemporalDevServer:
         self.ui_port = None if headless else (ui_port or free_port(ip))
         self.fast = fast
         self.search_attributes = search_attributes
+        self.ui_codec_endpoint = ui_codec_endpoint
         self.namespace = namespace
         self.log_file = Path(log_file) if log_file else self.db_file.with_suffix(".log")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -94,6 +97,8 @@ class TemporalDevServer:
             cmd += ["--namespace", self.namespace]
         if self.ui_port:
             cmd += ["--ui-port", str(self.ui_port), "--ui-ip", self.ip]
+            if self.ui_codec_endpoint:
+                cmd += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         else:
             cmd.append("--headless")
         for key, kind in SEARCH_ATTRIBUTES.items() if self.search_attributes else ():
@@ -128,11 +133,21 @@ class TemporalDevServer:
                 continue
             # Listening is not serving: a client that connects before the frontend is healthy
             # is told "Frontend is not healthy yet" (seen on a loaded machine).
-            if self._serving():
+            if self._serving() and self._ui_listening():
                 return self
             time.sleep(0.05)
         self.stop()
         raise TimeoutError(f"temporal dev server not serving on {self.address} after {timeout}s")
+
+    def _ui_listening(self) -> bool:
+        """The Web UI is a server of its own, which may come up after the frontend."""
+        if not self.ui_port:
+            return True
+        try:
+            with socket.create_connection((self.ip, self.ui_port), timeout=0.2):
+                return True
+        except OSError:
+            return False
 
     def _serving(self) -> bool:
         """The frontend's own gRPC health check, through the CLI (about 0.1 s)."""

@@ -8,9 +8,11 @@ import asyncio
 import base64
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -258,6 +260,86 @@ def test_validate_says_payloads_are_encrypted_naming_the_variables_never_the_key
     assert key not in done.stdout + done.stderr and old not in done.stdout + done.stderr
 
 
+def test_dev_with_encryption_gives_its_web_ui_a_codec_server_and_stops_it(tmp_path: Path) -> None:
+    """`genesis-failover dev` on an encrypting site: its Web UI is told (the UI server's own
+    settings) to decode through a codec server that dev started, and Ctrl-C stops it too."""
+    tsig_env = "GENESIS_TEST_DEV_TSIG"
+    config = {
+        "temporal": {"encryption": {"key_env": KEY_ENV}},
+        "site": {"name": "enc-dev", "primary_ip": PRIMARY, "backup_ip": BACKUP},
+        "checks": [{"name": "c", "type": "tcp", "target": "127.0.0.1:9", "interval": 3600}],
+        "dns": {
+            "provider": "rfc2136",
+            "records": [{"domain": "a.example.test"}],
+            "rfc2136": {
+                "server": f"127.0.0.1:{free_port()}",
+                "zone": "example.test",
+                "tsig_key_name": "k",
+                "tsig_secret_env": tsig_env,
+            },
+        },
+    }
+    key = new_key()
+    env = {
+        **os.environ,
+        KEY_ENV: key,
+        tsig_env: base64.b64encode(os.urandom(32)).decode(),
+    }
+    dev = subprocess.Popen(
+        [
+            CLI,
+            "-c",
+            str(write_toml(config, tmp_path / "s.toml")),
+            "dev",
+            "--port",
+            "0",
+            "--ui-port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert dev.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = dev.stdout.readline()
+            lines.append(line)
+            if not line or "Ctrl-C stops everything" in line:
+                break
+        printed = "".join(lines)
+        ui = next(w for line in lines if line.startswith("Temporal ") for w in line.split()[-1:])
+        codec_url = next(
+            line.split()[2] for line in lines if line.strip().startswith("codec server:")
+        )
+        settings = httpx.get(f"{ui}/api/v1/settings", timeout=10).json()
+        assert settings["Codec"]["Endpoint"] == codec_url, settings
+        (stored,) = asyncio.run(EncryptionCodec(_raw(key)).encode([_payload("decoded by dev")]))
+        body = {"payloads": [json.loads(_payload_json(stored))]}
+        answer = httpx.post(f"{codec_url}/decode", json=body, headers={"Origin": ui}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["access-control-allow-origin"] == ui
+        (plain,) = answer.json()["payloads"]
+        assert json.loads(base64.b64decode(plain["data"])) == "decoded by dev"
+        assert key not in printed
+    finally:
+        dev.send_signal(signal.SIGINT)
+        try:
+            code = dev.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            dev.kill()
+            raise
+    assert code == 0, "".join(lines)
+    with socket.socket() as probe:
+        port = int(codec_url.rsplit(":", 1)[1])
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the codec server outlived dev"
+
+
 def test_the_codec_server_command_without_encryption_exits_2_naming_the_table(
     tmp_path: Path,
 ) -> None:
@@ -424,23 +506,13 @@ async def test_a_failover_with_encryption_on_stores_ciphertext_that_the_cli_and_
         assert "Encoded failure" in shown.stdout and HOOK_ERROR not in history_text(shown.stdout)
 
 
-class CodecUIDevServer(TemporalDevServer):
-    """A dev server whose Web UI decodes payloads through ``codec_endpoint`` (what an operator
-    sets with `temporal server start-dev --ui-codec-endpoint`)."""
-
-    def __init__(self, db_file: Path, codec_endpoint: str) -> None:
-        super().__init__(db_file, headless=False)
-        self.codec_endpoint = codec_endpoint
-
-    def command(self) -> list[str]:
-        return [*super().command(), "--ui-codec-endpoint", self.codec_endpoint]
-
-
 @pytest.fixture
-async def ui_dev_server(tmp_path: Path) -> AsyncIterator[tuple[CodecUIDevServer, int]]:
+async def ui_dev_server(tmp_path: Path) -> AsyncIterator[tuple[TemporalDevServer, int]]:
     require_browser()
     codec_port = free_port()
-    server = CodecUIDevServer(tmp_path / "ui.db", f"http://127.0.0.1:{codec_port}").start()
+    server = TemporalDevServer(
+        tmp_path / "ui.db", ui_codec_endpoint=f"http://127.0.0.1:{codec_port}"
+    ).start()
     try:
         yield server, codec_port
     finally:
@@ -461,7 +533,7 @@ async def _connect(address: str, converter: Any) -> Client:
 
 @pytest.mark.integration
 async def test_the_web_ui_shows_an_encrypted_failover_in_clear_through_the_codec_server(
-    ui_dev_server: tuple[CodecUIDevServer, int],
+    ui_dev_server: tuple[TemporalDevServer, int],
     bind9: Bind9Lab,
     primary_service: DemoService,
     task_queue: str,
