@@ -36,6 +36,7 @@ from genesis.lab.http_target import DemoService
 from genesis.lab.ports import free_port
 from genesis.lab.temporal_dev import TemporalDevServer
 from tests.emulators.slack import SlackReceiver
+from tests.histories.record import save
 from tests.integration.conftest import DOMAIN, PRIMARY, TSIG_ENV, ZONE, lab_config_data
 from worker.main import run_worker_in_background
 
@@ -113,12 +114,6 @@ async def until(
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met in {within}s: {status}")
         await asyncio.sleep(0.2)
-
-
-async def save(handle: WorkflowHandle[Any, Any], path: Path) -> None:
-    history = await handle.fetch_history()
-    await asyncio.to_thread(path.write_text, history.to_json())
-    print(f"{path}: {len(history.events)} events")
 
 
 if __name__ == "__main__":

@@ -62,6 +62,17 @@ REASON = "encrypted-drill-reason-7d3f"
 HOOK_ERROR = "HOOK-ERR-5c1e"
 
 
+def small_site(**temporal: Any) -> dict[str, Any]:
+    """The least config that loads (a check that never matters, one Route53 record), with
+    ``temporal`` as its [temporal] table: for the commands that only read the config."""
+    return {
+        "temporal": temporal,
+        "site": {"name": "s", "primary_ip": PRIMARY, "backup_ip": BACKUP},
+        "checks": [{"name": "c", "type": "tcp", "target": "127.0.0.1:9"}],
+        "dns": {"provider": "route53", "records": [{"domain": "a.example.test"}]},
+    }
+
+
 def _payload(text: str) -> Payload:
     return Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(text).encode())
 
@@ -164,12 +175,7 @@ def test_a_missing_or_malformed_key_is_a_config_error_naming_the_variable_never_
 def test_validate_refuses_a_wrong_length_key_with_exit_2_naming_the_variable(
     tmp_path: Path,
 ) -> None:
-    config = {
-        "temporal": {"encryption": {"key_env": KEY_ENV}},
-        "site": {"name": "s", "primary_ip": PRIMARY, "backup_ip": BACKUP},
-        "checks": [{"name": "c", "type": "tcp", "target": "127.0.0.1:9"}],
-        "dns": {"provider": "route53", "records": [{"domain": "a.example.test"}]},
-    }
+    config = small_site(encryption={"key_env": KEY_ENV})
     short = base64.b64encode(os.urandom(16)).decode()
     done = subprocess.run(
         [CLI, "-c", str(write_toml(config, tmp_path / "s.toml")), "validate"],
@@ -187,12 +193,7 @@ def test_validate_refuses_a_wrong_length_key_with_exit_2_naming_the_variable(
 def test_the_codec_server_command_decodes_what_the_key_wrote_and_stops_on_sigterm(
     tmp_path: Path,
 ) -> None:
-    config = {
-        "temporal": {"encryption": {"key_env": KEY_ENV}},
-        "site": {"name": "s", "primary_ip": PRIMARY, "backup_ip": BACKUP},
-        "checks": [{"name": "c", "type": "tcp", "target": "127.0.0.1:9"}],
-        "dns": {"provider": "route53", "records": [{"domain": "a.example.test"}]},
-    }
+    config = small_site(encryption={"key_env": KEY_ENV})
     config_file = write_toml(config, tmp_path / "s.toml")
     key = new_key()
     port = free_port()
@@ -240,12 +241,7 @@ def test_the_codec_server_command_decodes_what_the_key_wrote_and_stops_on_sigter
 def test_validate_says_payloads_are_encrypted_naming_the_variables_never_the_keys(
     tmp_path: Path,
 ) -> None:
-    config = {
-        "temporal": {"encryption": {"key_env": KEY_ENV, "previous_key_envs": [OLD_KEY_ENV]}},
-        "site": {"name": "s", "primary_ip": PRIMARY, "backup_ip": BACKUP},
-        "checks": [{"name": "c", "type": "tcp", "target": "127.0.0.1:9"}],
-        "dns": {"provider": "route53", "records": [{"domain": "a.example.test"}]},
-    }
+    config = small_site(encryption={"key_env": KEY_ENV, "previous_key_envs": [OLD_KEY_ENV]})
     key, old = new_key(), new_key()
     done = subprocess.run(
         [CLI, "-c", str(write_toml(config, tmp_path / "s.toml")), "validate"],
@@ -343,11 +339,7 @@ def test_dev_with_encryption_gives_its_web_ui_a_codec_server_and_stops_it(tmp_pa
 def test_the_codec_server_command_without_encryption_exits_2_naming_the_table(
     tmp_path: Path,
 ) -> None:
-    config = {
-        "site": {"name": "s", "primary_ip": PRIMARY, "backup_ip": BACKUP},
-        "checks": [{"name": "c", "type": "tcp", "target": "127.0.0.1:9"}],
-        "dns": {"provider": "route53", "records": [{"domain": "a.example.test"}]},
-    }
+    config = small_site()
     done = subprocess.run(
         [CLI, "-c", str(write_toml(config, tmp_path / "s.toml")), "codec-server", "--port", "0"],
         capture_output=True,
