@@ -7,13 +7,15 @@ Cloudflare and DigitalOcean emulators); the record is seeded and read back out o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 from genesis.failover.config import FailoverConfig, parse_config
 from genesis.lab.temporal_dev import TemporalDevServer
@@ -71,6 +73,25 @@ def site_config(
             "propagation": propagation,
         }
     )
+
+
+@contextlib.asynccontextmanager
+async def one_record_site(
+    harness: ProviderHarness,
+    dev_server: TemporalDevServer,
+    dev_client: Client,
+    task_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[WorkflowHandle[Any, Any]]:
+    """DOMAIN seeded at PRIMARY on ``harness``, a site with that one record and the production
+    worker running; yields the monitor once it has read where the record points."""
+    await harness.seed(DOMAIN, "A", [PRIMARY])
+    config = site_config(
+        dev_server, task_queue, [harness], [record_for(harness, DOMAIN)], monkeypatch
+    )
+    async with running_worker(config, dev_client) as handle:
+        await wait_status(handle, lambda s: bool(s["records"]))
+        yield handle
 
 
 async def test_failover_and_failback_through_each_provider(
@@ -165,10 +186,7 @@ async def test_a_rate_limited_switch_waits_retry_after_then_succeeds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     h = digitalocean_harness
-    await h.seed(DOMAIN, "A", [PRIMARY])
-    config = site_config(dev_server, task_queue, [h], [record_for(h, DOMAIN)], monkeypatch)
-    async with running_worker(config, dev_client) as handle:
-        await wait_status(handle, lambda s: bool(s["records"]))
+    async with one_record_site(h, dev_server, dev_client, task_queue, monkeypatch) as handle:
         h.inject("rate_limited", retry_after=2)
         result = await request(handle, "failover", reason="429 then fine")
         assert result.outcome == "succeeded", result.error

@@ -33,7 +33,7 @@ from tests.dns.harness_cloudflare import CloudflareHarness
 from tests.dns.harness_digitalocean import DigitalOceanHarness
 from tests.emulators.slack import SlackReceiver
 from tests.integration.conftest import BACKUP, PRIMARY, request, running_worker, wait_status
-from tests.integration.test_providers import DOMAIN, record_for, site_config
+from tests.integration.test_providers import DOMAIN, one_record_site, record_for, site_config
 from tests.support import CLI, write_toml
 from tests.temporal_cli import run
 
@@ -57,10 +57,7 @@ async def test_a_burst_of_rate_limits_is_waited_out_as_each_retry_after_says_the
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     h = digitalocean_harness
-    await h.seed(DOMAIN, "A", [PRIMARY])
-    config = site_config(dev_server, task_queue, [h], [record_for(h, DOMAIN)], monkeypatch)
-    async with running_worker(config, dev_client) as handle:
-        await wait_status(handle, lambda s: bool(s["records"]))
+    async with one_record_site(h, dev_server, dev_client, task_queue, monkeypatch) as handle:
         seen = len(h.emulator.requests)
         # Three 429s in a row, each asking for 1.5 s: more than Temporal's own first backoff
         # (1 s), so waiting the provider's word is visible in the spacing of the attempts.
@@ -85,10 +82,7 @@ async def test_server_errors_for_a_while_are_retried_with_backoff_then_written_o
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     h = cloudflare_harness
-    await h.seed(DOMAIN, "A", [PRIMARY])
-    config = site_config(dev_server, task_queue, [h], [record_for(h, DOMAIN)], monkeypatch)
-    async with running_worker(config, dev_client) as handle:
-        await wait_status(handle, lambda s: bool(s["records"]))
+    async with one_record_site(h, dev_server, dev_client, task_queue, monkeypatch) as handle:
         seen = len(h.emulator.requests)
         h.inject("server_error", count=3)  # the API answers 500 for about 7 s
         result = await request(handle, "failover", reason="cloudflare 5xx for a while")
@@ -116,10 +110,7 @@ async def test_an_api_that_goes_silent_even_after_applying_the_write_ends_with_o
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     h = digitalocean_harness
-    await h.seed(DOMAIN, "A", [PRIMARY])
-    config = site_config(dev_server, task_queue, [h], [record_for(h, DOMAIN)], monkeypatch)
-    async with running_worker(config, dev_client) as handle:
-        await wait_status(handle, lambda s: bool(s["records"]))
+    async with one_record_site(h, dev_server, dev_client, task_queue, monkeypatch) as handle:
         seen = len(h.emulator.requests)
         # The first read gets no answer within the provider's timeout (1 s); on the next
         # attempt the write is applied but its answer is lost: the client times out again,
