@@ -101,6 +101,18 @@ class CrashSite:
         await self.worker.restart()
         return killed
 
+    async def kill_during_hook(self, hook: str) -> float:
+        """SIGKILL the worker while ``hook`` runs and start a new one; wait until the new worker
+        has stopped the run the dead one left behind and started the hook again
+        (at-least-once, never overlapping), then let it finish. When the worker was killed."""
+        await self.until(f"{hook} running", lambda: self.count("start", hook) == 1)
+        orphan = self.pid_of("start", hook)
+        killed = await self.kill_and_restart()
+        await self.until(f"{hook} run again", lambda: self.count("start", hook) == 2)
+        await self.until("the orphan stopped", lambda: not alive(orphan), within=5)
+        self.release(hook)
+        return killed
+
     async def check_final_state(self, result: FailoverResult) -> None:
         assert result.outcome == "succeeded", result.error
         for domain in self.domains:

@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,34 +52,39 @@ POLL = 0.2  # [propagation] poll_interval_seconds: no poll starts that would end
 MARGIN = 12
 
 
-def site(
+@pytest.fixture
+def make_site(
     dev_server: TemporalDevServer,
     bind9: Bind9Lab,
-    primary: DemoService,
+    primary_service: DemoService,
     task_queue: str,
-    slack: SlackReceiver,
+    slack_receiver: SlackReceiver,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    *more_nameservers: str,
-) -> tuple[FailoverConfig, Path]:
-    """The lab site, its switch confirmed on BIND9's nameservers and ``more_nameservers``
-    within DEADLINE seconds, Slack told; its config and the operator's file of it."""
+) -> Callable[..., tuple[FailoverConfig, Path]]:
+    """``make_site(*more_nameservers)``: the lab site, its switch confirmed on BIND9's
+    nameservers and ``more_nameservers`` within DEADLINE seconds, Slack told; its config and
+    the operator's file of it."""
     monkeypatch.setenv(TSIG_ENV, bind9.tsig_secret)
-    monkeypatch.setenv(SLACK_ENV, slack.url)
-    data = lab_config_data(dev_server, bind9, primary.url, task_queue, site_prefix="pd")
-    data["propagation"] = {
-        "nameservers": [*bind9.servers, *more_nameservers],
-        "timeout_seconds": DEADLINE,
-        "poll_interval_seconds": POLL,
-    }
-    data["notifications"] = {
-        "channels": ["slack"],
-        "slack": {"webhook_url_env": SLACK_ENV},
-        "deadline_seconds": 5,
-    }
-    config = parse_config(data)
-    path = write_toml(config.model_dump(mode="json", exclude_defaults=True), tmp_path / "s.toml")
-    return config, path
+    monkeypatch.setenv(SLACK_ENV, slack_receiver.url)
+
+    def make(*more_nameservers: str) -> tuple[FailoverConfig, Path]:
+        data = lab_config_data(dev_server, bind9, primary_service.url, task_queue, site_prefix="pd")
+        data["propagation"] = {
+            "nameservers": [*bind9.servers, *more_nameservers],
+            "timeout_seconds": DEADLINE,
+            "poll_interval_seconds": POLL,
+        }
+        data["notifications"] = {
+            "channels": ["slack"],
+            "slack": {"webhook_url_env": SLACK_ENV},
+            "deadline_seconds": 5,
+        }
+        config = parse_config(data)
+        dumped = config.model_dump(mode="json", exclude_defaults=True)
+        return config, write_toml(dumped, tmp_path / "s.toml")
+
+    return make
 
 
 async def cli(config_file: Path, *args: str) -> Any:
@@ -93,26 +99,13 @@ def told(slack: SlackReceiver) -> str:
 
 
 async def test_a_nameserver_stuck_on_the_old_address_ends_the_failover_degraded_at_its_deadline(
-    dev_server: TemporalDevServer,
     dev_client: Client,
     bind9: Bind9Lab,
-    primary_service: DemoService,
-    task_queue: str,
     slack_receiver: SlackReceiver,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    make_site: Callable[..., tuple[FailoverConfig, Path]],
 ) -> None:
     async with fake_nameserver(answering(PRIMARY)) as (stuck, stuck_ns):
-        config, config_file = site(
-            dev_server,
-            bind9,
-            primary_service,
-            task_queue,
-            slack_receiver,
-            tmp_path,
-            monkeypatch,
-            stuck,
-        )
+        config, config_file = make_site(stuck)
         async with running_worker(config, dev_client) as handle:
             await wait_status(handle, lambda s: bool(s["records"]))
             asked = time.monotonic()
@@ -153,28 +146,14 @@ async def test_a_nameserver_stuck_on_the_old_address_ends_the_failover_degraded_
 
 
 async def test_nameservers_that_never_answer_end_the_failover_degraded_at_its_deadline(
-    dev_server: TemporalDevServer,
     dev_client: Client,
     bind9: Bind9Lab,
-    primary_service: DemoService,
-    task_queue: str,
     slack_receiver: SlackReceiver,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    make_site: Callable[..., tuple[FailoverConfig, Path]],
 ) -> None:
     closed = f"127.0.0.1:{free_port()}"  # nothing listens: ICMP port unreachable
     async with fake_nameserver(answering(BACKUP, drop_first=10**6)) as (dropping, dropped):
-        config, _ = site(
-            dev_server,
-            bind9,
-            primary_service,
-            task_queue,
-            slack_receiver,
-            tmp_path,
-            monkeypatch,
-            closed,
-            dropping,
-        )
+        config, _ = make_site(closed, dropping)
         async with running_worker(config, dev_client) as handle:
             await wait_status(handle, lambda s: bool(s["records"]))
             asked = time.monotonic()

@@ -37,7 +37,6 @@ from tests.reliability.crash_lab import (
     PRE,
     PRIMARY,
     CrashSite,
-    alive,
     crash_site,
 )
 
@@ -78,14 +77,10 @@ async def test_a_worker_killed_in_a_pre_hook_is_replaced_and_the_hook_runs_again
         site.release(POST)
         await site.start_failover()
         await site.until("the pre-hook running", lambda: site.count("start", PRE) == 1)
-        orphan = site.pid_of("start", PRE)
-        killed = await site.kill_and_restart()
         assert site.harness.writes() == 0, "nothing is written while the pre-hook runs"
         # The new worker runs the hook again (at-least-once), having first stopped the one the
         # dead worker left running: the two never overlap.
-        await site.until("the pre-hook run again", lambda: site.count("start", PRE) == 2)
-        await site.until("the orphan stopped", lambda: not alive(orphan), within=5)
-        site.release(PRE)
+        killed = await site.kill_during_hook(PRE)
         result = await site.result()
         report("during a pre-hook", killed)
 
@@ -105,11 +100,7 @@ async def test_a_worker_killed_in_a_post_hook_is_replaced_and_completed_steps_ar
         await site.start_failover()
         await site.until("the post-hook running", lambda: site.count("start", POST) == 1)
         assert site.harness.writes() == 1
-        orphan = site.pid_of("start", POST)
-        killed = await site.kill_and_restart()
-        await site.until("the post-hook run again", lambda: site.count("start", POST) == 2)
-        await site.until("the orphan stopped", lambda: not alive(orphan), within=5)
-        site.release(POST)
+        killed = await site.kill_during_hook(POST)
         result = await site.result()
         report("during a post-hook", killed)
 
