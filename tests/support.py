@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -74,3 +77,26 @@ def toml_text(data: dict[str, Any], _prefix: str = "") -> str:
 def write_toml(data: dict[str, Any], path: Path) -> Path:
     path.write_text(toml_text(data))
     return path
+
+
+def dev_banner(proc: subprocess.Popen[str], within: float = 60) -> list[str]:
+    """The lines `genesis-failover dev` prints until it says it is ready (or exits)."""
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if not line or "Ctrl-C stops everything" in line:
+            break
+    return lines
+
+
+def interrupt(proc: subprocess.Popen[str], within: float = 30) -> int:
+    """Ctrl-C ``proc`` and its exit code; killed (and the timeout raised) if it hangs."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import time
@@ -25,7 +24,7 @@ from tests.emulators.pagerduty import PagerDutyReceiver
 from tests.emulators.slack import SlackReceiver
 from tests.emulators.smtp import SMTPSink
 from tests.integration.conftest import BACKUP, DOMAIN, PRIMARY, answers
-from tests.support import CLI, require, write_toml
+from tests.support import CLI, dev_banner, interrupt, require, write_toml
 
 pytestmark = pytest.mark.integration
 
@@ -88,17 +87,11 @@ def test_dev_lab_runs_a_real_failover_and_ctrl_c_stops_everything(tmp_path: Path
     )
     try:
         address, ui = None, None
-        deadline = time.monotonic() + 60
-        lines = []
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            lines.append(line)
+        lines = dev_banner(proc)
+        for line in lines:
             if line.startswith("Temporal "):
                 parts = line.split()
                 address, ui = parts[1], parts[-1]
-            if "Ctrl-C stops everything" in line or not line:
-                break
         assert address and ui, "".join(lines)
         assert httpx.get(ui, timeout=10).status_code == 200, "the Web UI answers"
 
@@ -130,12 +123,7 @@ def test_dev_lab_runs_a_real_failover_and_ctrl_c_stops_everything(tmp_path: Path
         )
         assert asyncio.run(answers(lab)) == [[BACKUP]] * 3
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            code = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
+        code = interrupt(proc)
     assert code == 0
     # Everything it started is gone: the dev server's port and every nameserver port are free.
     port = int(address.rsplit(":", 1)[1])

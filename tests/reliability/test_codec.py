@@ -8,11 +8,9 @@ import asyncio
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -50,7 +48,7 @@ from tests.integration.conftest import (
     running_worker,
     wait_status,
 )
-from tests.support import CLI, write_toml
+from tests.support import CLI, dev_banner, interrupt, write_toml
 from tests.temporal_cli import history_text, run, temporal
 
 KEY_ENV, OLD_KEY_ENV, AUTH_ENV = (
@@ -301,13 +299,7 @@ def test_dev_with_encryption_gives_its_web_ui_a_codec_server_and_stops_it(tmp_pa
     )
     lines: list[str] = []
     try:
-        assert dev.stdout is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = dev.stdout.readline()
-            lines.append(line)
-            if not line or "Ctrl-C stops everything" in line:
-                break
+        lines = dev_banner(dev)
         printed = "".join(lines)
         ui = next(w for line in lines if line.startswith("Temporal ") for w in line.split()[-1:])
         codec_url = next(
@@ -324,12 +316,7 @@ def test_dev_with_encryption_gives_its_web_ui_a_codec_server_and_stops_it(tmp_pa
         assert json.loads(base64.b64decode(plain["data"])) == "decoded by dev"
         assert key not in printed
     finally:
-        dev.send_signal(signal.SIGINT)
-        try:
-            code = dev.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            dev.kill()
-            raise
+        code = interrupt(dev)
     assert code == 0, "".join(lines)
     with socket.socket() as probe:
         port = int(codec_url.rsplit(":", 1)[1])
