@@ -1,0 +1,11 @@
+"""Placeholder until the outage benchmark lands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from genesis.lab.bench.report import Row
+
+
+async def measure(*, quick: bool, workdir: Path) -> list[Row]:
+    raise NotImplementedError("outage benchmark not written yet")
