@@ -14,16 +14,18 @@ from temporalio import activity
 
 from activities._metrics import record_probes
 from activities.payloads import ProbeBatchInput, ProbeBatchResult
-from genesis.failover.probes import run_probes
+from genesis.failover.probes import probe_slots, run_probes
 
 
 class ProbeActivities:
     def __init__(self, *, origin: str | None = None) -> None:
         self._origin = origin or socket.gethostname()
+        # One bound for every batch this worker runs (batches of several monitors may overlap).
+        self._slots = probe_slots()
 
     @activity.defn(name="probe_checks")
     async def probe_checks(self, inp: ProbeBatchInput) -> ProbeBatchResult:
         origin = f"{self._origin}/{activity.info().task_queue}"
-        results = await run_probes(inp.checks, origin=origin)
+        results = await run_probes(inp.checks, origin=origin, slots=self._slots)
         record_probes(inp.checks, results)
         return ProbeBatchResult(results=results)

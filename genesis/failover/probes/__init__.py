@@ -20,10 +20,12 @@ from genesis.failover.probes.process import probe_process
 from genesis.failover.probes.tcp import probe_tcp
 
 __all__ = [
+    "MAX_PROBES_IN_FLIGHT",
     "new_http_client",
     "probe_database",
     "probe_http",
     "probe_process",
+    "probe_slots",
     "probe_tcp",
     "run_probe",
     "run_probes",
@@ -60,13 +62,28 @@ async def run_probe(
     )
 
 
+# Probes in flight at once in one process (scripts/bench.py, docs/benchmarks.md). A probe beyond
+# this waits for a slot BEFORE its own timeout starts. Without the bound, 5,000 probes started
+# together spend seconds queued behind each other on one event loop and time out against
+# healthy targets: the worker's own overload would read as "primary down". It also keeps the
+# sockets a batch opens well below the usual 1,024 open-file limit.
+MAX_PROBES_IN_FLIGHT = 500
+
+
+def probe_slots() -> asyncio.Semaphore:
+    """The bound above, to share between every batch one worker runs."""
+    return asyncio.Semaphore(MAX_PROBES_IN_FLIGHT)
+
+
 async def run_probes(
     checks: list[CheckConfig],
     *,
     origin: str = "",
     http_client: httpx.AsyncClient | None = None,
+    slots: asyncio.Semaphore | None = None,
 ) -> list[ProbeResult]:
-    """Run every probe concurrently; results come back in the order of ``checks``.
+    """Run the probes concurrently, at most ``slots`` at once (default: a fresh bound of
+    ``MAX_PROBES_IN_FLIGHT`` for this call); results come back in the order of ``checks``.
 
     HTTP clients: an httpx client's TLS settings are fixed when it is built, and its connection
     pool is shared by every request it sends. So there are two kinds of client, never mixed:
@@ -76,18 +93,26 @@ async def run_probes(
     - each ``verify_tls=False`` check builds its own throwaway unverified client. Such checks are
       rare and an unverified client is cheap (no CA bundle); above all, a pooled connection that
       skipped verification can then never be handed to a check that asked for verification.
+    The batch's own client has a connection for every probe that can be in flight, so no request
+    ever queues inside its pool: httpcore's pool rescans its whole queue on every change, and
+    1,000 requests queued behind its default 100 connections took 20 s of CPU (all timed out).
     """
-    if http_client is None and any(c.check_type == "http" and c.verify_tls for c in checks):
-        async with new_http_client() as client:
-            return await _gather(checks, origin, client)
-    return await _gather(checks, origin, http_client)
+    slots = slots or probe_slots()
+    verified = sum(1 for c in checks if c.check_type == "http" and c.verify_tls)
+    if http_client is None and verified:
+        async with new_http_client(connections=min(verified, MAX_PROBES_IN_FLIGHT)) as client:
+            return await _gather(checks, origin, client, slots)
+    return await _gather(checks, origin, http_client, slots)
 
 
 async def _gather(
-    checks: list[CheckConfig], origin: str, http_client: httpx.AsyncClient | None
+    checks: list[CheckConfig],
+    origin: str,
+    http_client: httpx.AsyncClient | None,
+    slots: asyncio.Semaphore,
 ) -> list[ProbeResult]:
-    return list(
-        await asyncio.gather(
-            *(run_probe(check, origin=origin, http_client=http_client) for check in checks)
-        )
-    )
+    async def one(check: CheckConfig) -> ProbeResult:
+        async with slots:
+            return await run_probe(check, origin=origin, http_client=http_client)
+
+    return list(await asyncio.gather(*(one(check) for check in checks)))

@@ -21,8 +21,9 @@ MAX_BODY_BYTES = 1024 * 1024
 USER_AGENT = "genesis-failover-probe"
 
 
-def new_http_client(*, verify_tls: bool = True) -> httpx.AsyncClient:
+def new_http_client(*, verify_tls: bool = True, connections: int = 100) -> httpx.AsyncClient:
     """A client fit for probes; pass one as ``http_client`` to reuse connections across probes.
+    ``connections``: as many as probes will be in flight through it (see ``run_probes``).
 
     No httpx timeout: the probe's own bound covers the whole request, whereas httpx's timeouts
     apply per phase (connect, each read) and would let a slow-dripping server run over.
@@ -32,6 +33,7 @@ def new_http_client(*, verify_tls: bool = True) -> httpx.AsyncClient:
         follow_redirects=False,
         timeout=None,
         headers={"User-Agent": USER_AGENT},
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
     )
 
 
