@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from genesis.failover.notify import events
     from genesis.failover.plan import MonitorInput, MonitorPlan
+    from genesis.failover.probes import batch_seconds
     from genesis.failover.state import (
         Decision,
         OperationRecord,
@@ -189,7 +190,7 @@ class MonitorWorkflow:
             asyncio.create_task(self._probe(due))
 
     async def _probe(self, checks: list[CheckConfig]) -> None:
-        longest = max(c.timeout_seconds for c in checks)
+        longest = batch_seconds(checks)
         shortest_interval = min(c.interval_seconds for c in checks)
         try:
             batch = await workflow.execute_activity_method(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from genesis.failover.config import CheckConfig
-from genesis.failover.probes import run_probes
+from genesis.failover.probes import MAX_PROBES_IN_FLIGHT, batch_seconds, run_probes
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
 
@@ -90,3 +90,14 @@ async def test_a_probe_waiting_for_a_slot_is_not_timed_out_for_the_wait(origin: 
     assert [r.healthy for r in results] == [True, True, True]
     assert all(r.latency_ms < 500 for r in results)
 
+
+def test_a_batch_larger_than_the_slots_gets_time_for_every_wave() -> None:
+    # The failure story: 2,000 hanging targets run in 4 waves of 5 s; a batch cut off at
+    # 5 s + margin was lost, and a lost batch counts as neither failure nor success.
+    checks = [
+        CheckConfig(name=f"c{i}", check_type="tcp", target="127.0.0.1:9", timeout_seconds=5)
+        for i in range(4 * MAX_PROBES_IN_FLIGHT)
+    ]
+    assert batch_seconds(checks[:MAX_PROBES_IN_FLIGHT]) == 5
+    assert batch_seconds(checks[: MAX_PROBES_IN_FLIGHT + 1]) == 10
+    assert batch_seconds(checks) == 20

@@ -21,6 +21,7 @@ from genesis.failover.probes.tcp import probe_tcp
 
 __all__ = [
     "MAX_PROBES_IN_FLIGHT",
+    "batch_seconds",
     "new_http_client",
     "probe_database",
     "probe_http",
@@ -68,6 +69,14 @@ async def run_probe(
 # healthy targets: the worker's own overload would read as "primary down". It also keeps the
 # sockets a batch opens well below the usual 1,024 open-file limit.
 MAX_PROBES_IN_FLIGHT = 500
+
+
+def batch_seconds(checks: list[CheckConfig]) -> float:
+    """How long a batch of ``checks`` may take when every target hangs: a worker runs them in
+    waves of ``MAX_PROBES_IN_FLIGHT``, each as long as the longest timeout. A batch cut short
+    sooner would be lost, counted as neither success nor failure: a mass outage unseen."""
+    waves = -(-len(checks) // MAX_PROBES_IN_FLIGHT)
+    return max((c.timeout_seconds for c in checks), default=0.0) * waves
 
 
 def probe_slots() -> asyncio.Semaphore:
