@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from genesis.failover.notify import events
     from genesis.failover.plan import MonitorInput, MonitorPlan
-    from genesis.failover.probes import batch_seconds
+    from genesis.failover.probes import PROBES_PER_BATCH, batch_seconds, first_due_offset
     from genesis.failover.state import (
         Decision,
         OperationRecord,
@@ -65,6 +65,8 @@ BATCH_WINDOW = timedelta(milliseconds=50)
 BLIP_RESTARTS_WINDOW = "failback-window-restarts-on-any-failure"
 # Issue 6: a record that could not be read is "unknown" in the map, never left out of it.
 UNREAD_IS_UNKNOWN = "unread-record-is-unknown"
+# Issue 7: a site with more checks than one batch spreads them over the interval.
+SPREAD_LARGE_SITES = "spread-large-sites-over-the-interval"
 
 
 class _Refused(Exception):
@@ -174,10 +176,12 @@ class MonitorWorkflow:
 
     def _launch_due_probes(self, now: datetime) -> None:
         due: list[CheckConfig] = []
-        for check in self._plan.checks:
+        for index, check in enumerate(self._plan.checks):
             if check.name in self._in_flight:
                 continue
-            when = self._next_due.get(check.name, now)
+            when = self._next_due.get(check.name)
+            if when is None:
+                when = self._next_due[check.name] = self._first_due(index, check, now)
             if when <= now + BATCH_WINDOW:
                 due.append(check)
                 # Keep the cadence (no drift), but never try to catch up on missed ticks.
@@ -188,6 +192,15 @@ class MonitorWorkflow:
         if due:
             self._in_flight.update(c.name for c in due)
             asyncio.create_task(self._probe(due))
+
+    def _first_due(self, index: int, check: CheckConfig, now: datetime) -> datetime:
+        """Now, unless the site has more checks than one batch: then spread over the interval.
+        Patched: a large site's monitor that started every check at once replays that way."""
+        count = len(self._plan.checks)
+        if count <= PROBES_PER_BATCH or not workflow.patched(SPREAD_LARGE_SITES):
+            return now
+        offset = first_due_offset(index, count, check.interval_seconds)
+        return now + timedelta(seconds=offset)
 
     async def _probe(self, checks: list[CheckConfig]) -> None:
         longest = batch_seconds(checks)

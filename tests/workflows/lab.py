@@ -83,10 +83,14 @@ class ScriptedProbes:
     def __init__(self) -> None:
         self.healthy: dict[str, bool] = {}
         self.calls = 0
+        # Each batch: when the monitor scheduled it (workflow time) and the checks in it.
+        self.batches: list[tuple[datetime, list[str]]] = []
 
     @activity.defn(name="probe_checks")
     async def probe_checks(self, inp: ProbeBatchInput) -> ProbeBatchResult:
         self.calls += 1
+        scheduled = activity.info().current_attempt_scheduled_time
+        self.batches.append((scheduled, [c.name for c in inp.checks]))
         now = datetime.now(UTC)
         return ProbeBatchResult(
             results=[
