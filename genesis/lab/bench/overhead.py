@@ -31,6 +31,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -320,9 +321,11 @@ async def measure(*, quick: bool, workdir: Path) -> list[Row]:
                     activities=[noop],
                 )
                 async with production, bare_worker:
-                    return await _interleaved(stack.client, plan, bare_queue, runs)
+                    rows = await _interleaved(stack.client, plan, bare_queue, runs)
             finally:
                 await clients.aclose()
+    # Quick mode proves the benchmark works; a verdict from three runs would mean nothing.
+    return [replace(r, met=None) for r in rows] if quick else rows
 
 
 async def _interleaved(client: Client, plan: MonitorPlan, bare_queue: str, runs: int) -> list[Row]:
