@@ -22,6 +22,12 @@ from genesis.failover.config.notifications import NotificationsSettings
 from genesis.failover.config.site import PolicySettings, SiteSettings, TemporalSettings
 from genesis.failover.errors import ConfigError
 
+# A site's monitor carries every check's config and state through continue-as-new in ONE
+# Temporal payload, and Temporal refuses payloads over 2 MB: the monitor would stop there. At
+# 1,000 checks the worst case (long names and targets, every check failing with a full-length
+# error) is 1.1 MB; 5,000 ordinary checks are 2.9 MB (tests/unit/test_site_size.py).
+MAX_CHECKS_PER_SITE = 1000
+
 
 class FailoverConfig(StrictModel):
     temporal: TemporalSettings = Field(default_factory=lambda: TemporalSettings())
@@ -41,6 +47,11 @@ class FailoverConfig(StrictModel):
         # A field validator, so the error names ``checks`` (a model validator's has no path).
         # No critical check at all is not an error: an operator may want reporting only;
         # automatic failover then never fires, which `validate` says out loud.
+        if len(checks) > MAX_CHECKS_PER_SITE:
+            raise ValueError(
+                f"{len(checks)} checks; one site has at most {MAX_CHECKS_PER_SITE} (its monitor's"
+                " state must fit one Temporal payload, 2 MB): split them across sites"
+            )
         seen: dict[str, int] = {}
         for i, c in enumerate(checks):
             if c.name in seen:
