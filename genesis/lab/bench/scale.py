@@ -22,6 +22,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from genesis.failover.config import monitor_workflow_id
+from genesis.failover.config.loader import MAX_CHECKS_PER_SITE
 from genesis.failover.probes import first_due_offset
 from genesis.lab.bench.http_sink import read_arrivals
 from genesis.lab.bench.procstat import CpuWindow, Usage
@@ -45,7 +46,7 @@ class Plan:
 
 
 FULL = Plan(sizes=(100, 1000, 5000), interval=10.0, warmup=25.0, window=60.0)
-QUICK = Plan(sizes=(20,), interval=2.0, warmup=3.0, window=8.0)
+QUICK = Plan(sizes=(20, 5000), interval=2.0, warmup=3.0, window=8.0)
 
 
 @dataclass
@@ -91,6 +92,11 @@ def site_toml(stack: BenchStack, name: str, queue: str, port: int, checks: int, 
         "[propagation]",
         f"nameservers = {stack.dns.servers!r}".replace("'", '"'),
     ]
+    return "\n".join(lines) + "\n" + site_toml_checks(checks, plan, port)
+
+
+def site_toml_checks(checks: int, plan: Plan, port: int = 9) -> str:
+    lines = []
     for i in range(checks):
         lines += [
             "[[checks]]",
@@ -102,6 +108,24 @@ def site_toml(stack: BenchStack, name: str, queue: str, port: int, checks: int, 
             "failure_threshold = 3",
         ]
     return "\n".join(lines) + "\n"
+
+
+# Everything but the checks, for the site `validate` must refuse (no server needed).
+OVERSIZED_SITE = f"""
+[site]
+name = "oversized"
+primary_ip = "{PRIMARY}"
+backup_ip = "{BACKUP}"
+[dns]
+provider = "rfc2136"
+[[dns.records]]
+domain = "{DOMAIN}"
+[dns.rfc2136]
+server = "127.0.0.1:53"
+zone = "example.test"
+tsig_key_name = "ddns-key"
+tsig_secret_env = "{TSIG_ENV}"
+"""
 
 
 def _cli() -> str:
@@ -285,10 +309,34 @@ def rows_for(o: Outcome, plan: Plan) -> list[Row]:
     ]
 
 
+def refusal(checks: int, plan: Plan, workdir: Path) -> Row:
+    """A site over MAX_CHECKS_PER_SITE: what `validate` says of it (the real command)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "site.toml"
+    lines = site_toml_checks(checks, plan)
+    config.write_text(OVERSIZED_SITE + lines)
+    done = subprocess.run(
+        [_cli(), "-c", str(config), "validate"], capture_output=True, text=True, check=False
+    )
+    said = " ".join((done.stdout + done.stderr).split())
+    if done.returncode == 0 or f"at most {MAX_CHECKS_PER_SITE}" not in said:
+        raise BenchmarkBroken(f"{checks} checks: validate did not refuse the site: {said[:300]}")
+    return Row(
+        "scale",
+        f"{checks} checks on one site",
+        "refused by validate",
+        note=f"at most {MAX_CHECKS_PER_SITE} checks per site: the monitor's state must fit one "
+        "Temporal payload (2 MB)",
+    )
+
+
 async def measure(*, quick: bool, workdir: Path) -> list[Row]:
     plan = QUICK if quick else FULL
     rows: list[Row] = []
     for checks in plan.sizes:
+        if checks > MAX_CHECKS_PER_SITE:
+            rows.append(refusal(checks, plan, workdir / f"n{checks}"))
+            continue
         outcome = await one_size(checks, plan, workdir / f"n{checks}")
         print(
             f"   {checks} checks: {outcome.probes_per_second:.1f} probes/s, "
