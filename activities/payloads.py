@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field, field_serializer
@@ -21,6 +22,8 @@ from genesis.failover.models import (
 
 class ProbeBatchInput(Model):
     checks: list[CheckConfig]
+    # When the batch was due (workflow time), for the lateness metric; None from older monitors.
+    due_at: datetime | None = None
 
     @field_serializer("checks", when_used="json")
     def _without_defaults(self, checks: list[CheckConfig]) -> list[dict[str, Any]]:

@@ -27,5 +27,5 @@ class ProbeActivities:
     async def probe_checks(self, inp: ProbeBatchInput) -> ProbeBatchResult:
         origin = f"{self._origin}/{activity.info().task_queue}"
         results = await run_probes(inp.checks, origin=origin, slots=self._slots)
-        record_probes(inp.checks, results)
+        record_probes(inp.checks, results, inp.due_at)
         return ProbeBatchResult(results=results)

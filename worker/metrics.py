@@ -24,7 +24,13 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from genesis.failover.config import MetricsSettings
 from genesis.failover.errors import ConfigError
-from genesis.failover.metrics import OPERATION_DURATION, PROBE_DURATION, PROPAGATION_DURATION
+from genesis.failover.metrics import (
+    LATENESS_BUCKETS,
+    OPERATION_DURATION,
+    PROBE_DURATION,
+    PROBE_LATENESS,
+    PROPAGATION_DURATION,
+)
 
 log = logging.getLogger("genesis.failover.worker")
 
@@ -96,6 +102,7 @@ def _new_runtime(settings: MetricsSettings, address: str, site: str) -> Runtime:
                 durations_as_seconds=True,
                 histogram_bucket_overrides={
                     PROBE_DURATION.name: list(settings.probe_duration_buckets),
+                    PROBE_LATENESS.name: list(LATENESS_BUCKETS),
                     PROPAGATION_DURATION.name: list(settings.propagation_buckets),
                     OPERATION_DURATION.name: list(settings.operation_duration_buckets),
                 },

@@ -176,6 +176,7 @@ class MonitorWorkflow:
 
     def _launch_due_probes(self, now: datetime) -> None:
         due: list[CheckConfig] = []
+        due_at: datetime | None = None
         for index, check in enumerate(self._plan.checks):
             if check.name in self._in_flight:
                 continue
@@ -184,6 +185,7 @@ class MonitorWorkflow:
                 when = self._next_due[check.name] = self._first_due(index, check, now)
             if when <= now + BATCH_WINDOW:
                 due.append(check)
+                due_at = when if due_at is None else min(due_at, when)
                 # Keep the cadence (no drift), but never try to catch up on missed ticks.
                 nxt = when + timedelta(seconds=check.interval_seconds)
                 self._next_due[check.name] = (
@@ -191,7 +193,7 @@ class MonitorWorkflow:
                 )
         if due:
             self._in_flight.update(c.name for c in due)
-            asyncio.create_task(self._probe(due))
+            asyncio.create_task(self._probe(due, due_at))
 
     def _first_due(self, index: int, check: CheckConfig, now: datetime) -> datetime:
         """Now, unless the site has more checks than one batch: then spread over the interval.
@@ -202,13 +204,13 @@ class MonitorWorkflow:
         offset = first_due_offset(index, count, check.interval_seconds)
         return now + timedelta(seconds=offset)
 
-    async def _probe(self, checks: list[CheckConfig]) -> None:
+    async def _probe(self, checks: list[CheckConfig], due_at: datetime | None = None) -> None:
         longest = batch_seconds(checks)
         shortest_interval = min(c.interval_seconds for c in checks)
         try:
             batch = await workflow.execute_activity_method(
                 ProbeActivities.probe_checks,
-                ProbeBatchInput(checks=checks),
+                ProbeBatchInput(checks=checks, due_at=due_at),
                 # Probes bound themselves; the margin covers the activity round trip.
                 start_to_close_timeout=timedelta(seconds=longest + 5),
                 # A probe that waited longer than an interval for a worker is stale: drop it.

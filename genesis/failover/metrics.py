@@ -43,6 +43,12 @@ PROBE_DURATION = Metric(
     "How long one health probe took, failed probes included (a timeout shows as its timeout).",
     ("check", "check_type"),
 )
+PROBE_LATENESS = Metric(
+    "genesis_failover_probe_lateness_seconds",
+    "histogram",
+    "How long after its due time a probe started. Rising: the worker cannot keep up (too many "
+    "checks for one worker, or it lacks CPU), and failures are seen that much later.",
+)
 PROBES = Metric(
     "genesis_failover_probes",
     "counter",
@@ -131,6 +137,8 @@ PROPAGATION_DURATION = Metric(
 
 # Probes answer in milliseconds to their timeout (5 s by default).
 PROBE_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+# A healthy worker starts probes within milliseconds; one that cannot keep up, seconds late.
+LATENESS_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 # Our own BIND9 secondaries confirm in milliseconds; public resolvers and Route53 in up to ~60 s.
 PROPAGATION_BUCKETS: tuple[float, ...] = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 # A dry run takes a second; a failover with hooks, gates and propagation up to minutes.
@@ -138,6 +146,7 @@ OPERATION_BUCKETS: tuple[float, ...] = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 60
 
 OURS: tuple[Metric, ...] = (
     PROBE_DURATION,
+    PROBE_LATENESS,
     PROBES,
     CHECK_HEALTHY,
     CHECK_CONSECUTIVE_FAILURES,

@@ -95,6 +95,13 @@ async def test_worker_metrics_probes_health_failover_and_propagation(
             assert m.matching(
                 "genesis_failover_probe_duration_seconds_bucket", check=check, le="0.005"
             ), "the configured buckets, in seconds"
+        # Every probe's start against the monitor's due time: on an idle worker, well under
+        # the 1 s bucket, and one observation per probe.
+        late = m.value("genesis_failover_probe_lateness_seconds_count")
+        probed = sum(s.value for s in m.matching("genesis_failover_probes_total"))
+        assert late is not None and late == probed, (late, probed)
+        assert m.value("genesis_failover_probe_lateness_seconds_bucket", le="1") == late
+        assert m.matching("genesis_failover_probe_lateness_seconds_bucket", le="0.01")
         assert (
             m.value("genesis_failover_probes_total", check="primary_api", result="ok") or 0
         ) >= 2
