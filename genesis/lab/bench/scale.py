@@ -21,9 +21,9 @@ from pathlib import Path
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from genesis.failover.config import monitor_workflow_id
+from genesis.failover.config import CheckConfig, monitor_workflow_id
 from genesis.failover.config.loader import MAX_CHECKS_PER_SITE
-from genesis.failover.probes import first_due_offset
+from genesis.failover.probes import MAX_PROBES_IN_FLIGHT, first_due_offset, run_probes
 from genesis.lab.bench.http_sink import read_arrivals
 from genesis.lab.bench.procstat import CpuWindow, Usage
 from genesis.lab.bench.report import BenchmarkBroken, Row
@@ -46,7 +46,7 @@ class Plan:
 
 
 FULL = Plan(sizes=(100, 1000, 5000), interval=10.0, warmup=25.0, window=60.0)
-QUICK = Plan(sizes=(20, 5000), interval=2.0, warmup=3.0, window=8.0)
+QUICK = Plan(sizes=(20, 1001), interval=2.0, warmup=3.0, window=8.0)
 
 
 @dataclass
@@ -330,12 +330,44 @@ def refusal(checks: int, plan: Plan, workdir: Path) -> Row:
     )
 
 
+async def engine_alone(checks: int, workdir: Path) -> Row:
+    """The probe code without Temporal: ``run_probes`` over ``checks`` HTTP checks in this
+    process, CPU and wall time of one batch. What a worker would need for that many probes."""
+    workdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - before anything runs
+    port = free_port()
+    sink = _start_sink(port, workdir / "arrivals.txt")
+    try:
+        batch = [
+            CheckConfig(name=f"c{i}", check_type="http", target=f"http://127.0.0.1:{port}/c{i}")
+            for i in range(checks)
+        ]
+        await run_probes(batch[:10])  # warm: imports, the CA bundle
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        results = await run_probes(batch)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    finally:
+        sink.send_signal(signal.SIGTERM)
+        sink.wait(30)
+    healthy = sum(r.healthy for r in results)
+    if healthy == 0:
+        raise BenchmarkBroken(f"probe engine: none of {checks} probes reached the target")
+    return Row(
+        "scale",
+        f"probe engine alone: {checks:,} HTTP probes in one batch",
+        f"{cpu:.1f} s CPU",
+        note=f"{wall:.1f} s wall, {healthy:,} of {checks:,} healthy, at most "
+        f"{MAX_PROBES_IN_FLIGHT} in flight; run_probes in the benchmark's process, no Temporal: "
+        f"every {FULL.interval:g} s that is {cpu / FULL.interval:.2f} of a core",
+    )
+
+
 async def measure(*, quick: bool, workdir: Path) -> list[Row]:
     plan = QUICK if quick else FULL
     rows: list[Row] = []
     for checks in plan.sizes:
         if checks > MAX_CHECKS_PER_SITE:
             rows.append(refusal(checks, plan, workdir / f"n{checks}"))
+            rows.append(await engine_alone(checks, workdir / f"engine{checks}"))
             continue
         outcome = await one_size(checks, plan, workdir / f"n{checks}")
         print(
