@@ -14,7 +14,8 @@ The scenario (the time-skipping server, the scripted probes and in-memory zone o
 tests/workflows/lab.py): the primary dies, the site fails over by itself with a
 pre-failover hook, the primary recovers, an operator fails back. It writes
 ``<prefix>-monitor.json`` (MonitorWorkflow, still running) and ``<prefix>-failover.json`` (the
-FailoverWorkflow of the failback).
+FailoverWorkflow of the failback), then ``<prefix>-large-monitor.json``: a site of 450 checks
+probed for two intervals.
 """
 
 from __future__ import annotations
@@ -66,8 +67,24 @@ async def record(prefix: Path) -> None:
             failover = env.client.get_workflow_handle(back.workflow_id)
             await save(failover, Path(f"{prefix}-failover.json"))
             await handle.terminate("recorded")
+            await record_large_site(lab, prefix)
     finally:
         await env.shutdown()
+
+
+async def record_large_site(lab: Lab, prefix: Path) -> None:
+    """A site with more checks than one probe batch (450): its probes spread over the interval
+    (issue 7), two intervals of them. Writes ``<prefix>-large-monitor.json``."""
+    from genesis.failover.config import CheckConfig
+
+    checks = [
+        CheckConfig(name=f"c{i}", check_type="tcp", target="127.0.0.1:9", interval_seconds=30)
+        for i in range(450)
+    ]
+    handle = await lab.start(lab.plan().model_copy(update={"checks": checks}))
+    await lab.env.sleep(65)
+    await save(handle, Path(f"{prefix}-large-monitor.json"))
+    await handle.terminate("recorded")
 
 
 async def save(handle: WorkflowHandle[object, object], path: Path) -> None:
