@@ -67,6 +67,8 @@ BLIP_RESTARTS_WINDOW = "failback-window-restarts-on-any-failure"
 UNREAD_IS_UNKNOWN = "unread-record-is-unknown"
 # Issue 7: a site with more checks than one batch spreads them over the interval.
 SPREAD_LARGE_SITES = "spread-large-sites-over-the-interval"
+# Issue 7: the loop keeps its timer across wake-ups while the next due time stays the same.
+ONE_TIMER_PER_DEADLINE = "one-timer-per-deadline"
 
 
 class _Refused(Exception):
@@ -83,6 +85,9 @@ class MonitorWorkflow:
         self._state: SiteState = inp.state or SiteState(site=inp.plan.site)
         self._state.sync_checks(self._plan.checks)
         self._next_due: dict[str, datetime] = {}
+        # The loop's timer and when it fires (see _sleep_until_due).
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_deadline: datetime | None = None
         self._in_flight: set[str] = set()
         self._wake = False
         self._bug: Exception | None = None
@@ -117,14 +122,11 @@ class MonitorWorkflow:
             self._evaluate(now)
             self._show()
             self._wake = False
-            try:
-                if draining:
-                    # Nothing is due while draining: wait for the in-flight work, not a timer.
-                    await workflow.wait_condition(lambda: self._wake or self._idle())
-                else:
-                    await workflow.wait_condition(lambda: self._wake, timeout=self._sleep_for(now))
-            except TimeoutError:
-                pass
+            if draining:
+                # Nothing is due while draining: wait for the in-flight work, not a timer.
+                await workflow.wait_condition(lambda: self._wake or self._idle())
+            else:
+                await self._sleep_until_due(now)
             if self._bug is not None:
                 # A bug in a background task fails the workflow task (Temporal retries it and
                 # the UI shows it) instead of silently wedging the monitor.
@@ -165,6 +167,26 @@ class MonitorWorkflow:
             info.is_continue_as_new_suggested()
             or info.get_current_history_length() >= self._plan.max_history_events
         )
+
+    async def _sleep_until_due(self, now: datetime) -> None:
+        """Until the next check is due, or something wakes the loop (a probe's result, a
+        signal). The timer outlives a wake-up when the next due time has not moved: every
+        probe result used to cancel it and start the same one again, two history events of
+        the thirteen each probe batch costs."""
+        if not workflow.patched(ONE_TIMER_PER_DEADLINE):
+            try:
+                await workflow.wait_condition(lambda: self._wake, timeout=self._sleep_for(now))
+            except TimeoutError:
+                pass
+            return
+        deadline = now + timedelta(seconds=self._sleep_for(now))
+        timer = self._timer
+        if timer is None or timer.done() or deadline != self._timer_deadline:
+            if timer is not None and not timer.done():
+                timer.cancel()
+            timer = asyncio.create_task(asyncio.sleep((deadline - now).total_seconds()))
+            self._timer, self._timer_deadline = timer, deadline
+        await workflow.wait_condition(lambda: self._wake or timer.done())
 
     def _sleep_for(self, now: datetime) -> float:
         pending = [t for name, t in self._next_due.items() if name not in self._in_flight]
