@@ -179,8 +179,16 @@ class MonitorWorkflow:
             except TimeoutError:
                 pass
             return
-        deadline = now + timedelta(seconds=self._sleep_for(now))
         timer = self._timer
+        if not self._pending_due():
+            # Every check is being probed: its result wakes the loop, no timer needed (the old
+            # loop started a 60 s one here and cancelled it a moment later, every tick).
+            if timer is not None and not timer.done():
+                timer.cancel()
+            self._timer = None
+            await workflow.wait_condition(lambda: self._wake)
+            return
+        deadline = now + timedelta(seconds=self._sleep_for(now))
         if timer is None or timer.done() or deadline != self._timer_deadline:
             if timer is not None and not timer.done():
                 timer.cancel()
@@ -188,8 +196,11 @@ class MonitorWorkflow:
             self._timer, self._timer_deadline = timer, deadline
         await workflow.wait_condition(lambda: self._wake or timer.done())
 
+    def _pending_due(self) -> list[datetime]:
+        return [t for name, t in self._next_due.items() if name not in self._in_flight]
+
     def _sleep_for(self, now: datetime) -> float:
-        pending = [t for name, t in self._next_due.items() if name not in self._in_flight]
+        pending = self._pending_due()
         if not pending:
             return 60.0
         return max(0.001, (min(pending) - now).total_seconds())
