@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from temporalio.api.enums.v1 import EventType
+
 from genesis.failover.config import CheckConfig
 from genesis.failover.probes import PROBES_PER_BATCH
 from tests.workflows.lab import Lab
@@ -57,3 +59,19 @@ async def test_a_site_of_one_batch_is_probed_all_at_once(lab: Lab) -> None:
     await run_for(lab, PROBES_PER_BATCH, INTERVAL + 5)
     sizes = [len(names) for _, names in lab.probes.batches]
     assert sizes[:2] == [PROBES_PER_BATCH, PROBES_PER_BATCH]
+
+
+async def test_a_steady_tick_costs_eleven_history_events(lab: Lab) -> None:
+    # Timer fired, a workflow task, the probe activity (scheduled, started, completed), a
+    # workflow task, the next timer: 11. The loop used to start a 60 s timer while the batch
+    # ran and cancel it when the result came, 13 a tick: history is what a site pays forever.
+    plan = lab.plan().model_copy(update={"checks": many_checks(2)})
+    async with lab.worker():
+        handle = await lab.start(plan)
+        await lab.env.sleep(10 * INTERVAL + 5)
+        events = [e async for e in handle.fetch_history_events()]
+        await handle.terminate("test done")
+    fired = [i for i, e in enumerate(events) if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED]
+    assert len(fired) >= 8
+    per_tick = {b - a for a, b in zip(fired[2:], fired[3:], strict=False)}
+    assert per_tick == {11}, per_tick
