@@ -46,6 +46,28 @@ INTRO = (
     "the target of issue 7; the notes say how it was obtained. See the end of "
     "`docs/decisions.md` for what the numbers changed."
 )
+METHODS = """## How each number is measured
+
+- **overhead**: the production worker runs `FailoverWorkflow` for a site with one record on the
+  BIND9 lab (RFC 2136, TSIG), an instant Python pre-hook and post-hook, and propagation checked
+  on the primary and both secondaries; failover and failback alternate, so every run writes DNS.
+  The bare workflow runs as many no-op activities, in the same order and concurrency, as the
+  failover's own history shows. Both are started by a client on the same dev server and timed
+  from the start call to the result; runs are interleaved and the medians compared.
+- **outage**: a monitor probes an HTTP primary every second (threshold 3); the primary's socket
+  is closed at an arbitrary point of the interval, and the clock stops when the BIND9 primary and
+  both secondaries all answer the backup address. Once on a tuned dev server
+  (`history.transferProcessorMaxPollRPS=1000`, what `dev` uses), once on its defaults.
+- **scale**: the real `genesis-failover worker` process watches N HTTP checks (10 s interval) on
+  a loopback server of its own process, which records when each request arrives. A probe's
+  lateness is its arrival minus the time the monitor had it due: the monitor's first loop of
+  each run (from the history), plus the check's spread offset, plus whole intervals. Worker and
+  server CPU are read from /proc over the window (cores = CPU seconds per second); RSS is the
+  worker's peak. History counts every event of the monitor's runs inside the window, and their
+  bytes.
+- `--quick` runs each one small (3 failovers, one outage, 20 checks for 8 s): it shows the
+  benchmarks still work and grades nothing.
+"""
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -95,7 +117,13 @@ def main(argv: list[str]) -> int:
     if out is not None and rows and not broken:
         command = shlex.join([".venv/bin/python", "scripts/bench.py", *argv])
         out.write_text(
-            document(rows, command=command, seconds=time.monotonic() - started, intro=INTRO)
+            document(
+                rows,
+                command=command,
+                seconds=time.monotonic() - started,
+                intro=INTRO,
+                methods=METHODS,
+            )
         )
         print(f"written to {out}", file=sys.stderr)
     if broken:

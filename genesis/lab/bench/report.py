@@ -54,7 +54,9 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {cores} cores{', ' + model if model else ''}"
 
 
-def document(rows: Sequence[Row], *, command: str, seconds: float, intro: str = "") -> str:
+def document(
+    rows: Sequence[Row], *, command: str, seconds: float, intro: str = "", methods: str = ""
+) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "# Benchmarks",
@@ -64,5 +66,6 @@ def document(rows: Sequence[Row], *, command: str, seconds: float, intro: str = 
         "",
         table(rows),
         "",
+        *([methods, ""] if methods else []),
     ]
     return "\n".join(parts)
