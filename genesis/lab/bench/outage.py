@@ -36,7 +36,7 @@ from genesis.failover.config import (
 from genesis.failover.dns import query_nameserver
 from genesis.lab.bench.procstat import CpuWindow, Usage
 from genesis.lab.bench.report import BenchmarkBroken, Row
-from genesis.lab.bench.stack import BACKUP, DOMAIN, PRIMARY, TSIG_ENV, BenchStack
+from genesis.lab.bench.stack import BACKUP, DOMAIN, PRIMARY, BenchStack
 from genesis.lab.http_target import DemoService
 from worker.main import run_worker_in_background
 from workflows.failover import FailoverWorkflow
@@ -52,10 +52,10 @@ SWITCH_DEADLINE = 30.0
 def site_config(stack: BenchStack, url: str) -> FailoverConfig:
     site = f"out-{uuid.uuid4().hex[:8]}"
     return parse_config(
-        {
-            "temporal": {"address": stack.server.address, "task_queue": f"bench-{site}"},
-            "site": {"name": site, "primary_ip": PRIMARY, "backup_ip": BACKUP},
-            "checks": [
+        stack.site(
+            site,
+            f"bench-{site}",
+            [
                 {
                     "name": "api",
                     "type": "http",
@@ -65,13 +65,7 @@ def site_config(stack: BenchStack, url: str) -> FailoverConfig:
                     "threshold": THRESHOLD,
                 }
             ],
-            "dns": {
-                "provider": "rfc2136",
-                "records": [{"domain": DOMAIN}],
-                "rfc2136": stack.dns.rfc2136_settings(TSIG_ENV).model_dump(),
-            },
-            "propagation": {"nameservers": stack.dns.servers, "timeout_seconds": 10},
-        }
+        )
     )
 
 

@@ -46,7 +46,7 @@ from genesis.failover.config import FailoverConfig, failover_workflow_id, parse_
 from genesis.failover.models import Direction, FailoverInput, FailoverResult, GateResult
 from genesis.failover.plan import MonitorPlan, build_monitor_plan
 from genesis.lab.bench.report import BenchmarkBroken, Row
-from genesis.lab.bench.stack import BACKUP, DOMAIN, PRIMARY, TSIG_ENV, BenchStack
+from genesis.lab.bench.stack import BenchStack
 from worker.main import build_site_clients, build_worker
 from workflows import attributes
 from workflows.failover import FailoverWorkflow
@@ -133,29 +133,15 @@ def site_config(stack: BenchStack, task_queue: str, site: str) -> FailoverConfig
         phase: [{"name": f"{phase}_noop", "python": HOOK}]
         for phase in ("pre_failover", "post_failover", "pre_failback", "post_failback")
     }
-    return parse_config(
-        {
-            "temporal": {"address": stack.server.address, "task_queue": task_queue},
-            "site": {"name": site, "primary_ip": PRIMARY, "backup_ip": BACKUP},
-            # Reporting only: a critical check would make failback probe the primary first
-            # (a readiness gate, a real HTTP probe), and the two directions would differ.
-            "checks": [
-                {
-                    "name": "api",
-                    "type": "http",
-                    "target": "http://127.0.0.1:9/health",
-                    "critical": False,
-                }
-            ],
-            "dns": {
-                "provider": "rfc2136",
-                "records": [{"domain": DOMAIN}],
-                "rfc2136": stack.dns.rfc2136_settings(TSIG_ENV).model_dump(),
-            },
-            "propagation": {"nameservers": stack.dns.servers, "timeout_seconds": 10},
-            "hooks": hooks,
-        }
-    )
+    # Reporting only: a critical check would make failback probe the primary first (a
+    # readiness gate, a real HTTP probe), and the two directions would differ.
+    check = {
+        "name": "api",
+        "type": "http",
+        "target": "http://127.0.0.1:9/health",
+        "critical": False,
+    }
+    return parse_config({**stack.site(site, task_queue, [check]), "hooks": hooks})
 
 
 def operation_input(plan: MonitorPlan, direction: Direction) -> FailoverInput:

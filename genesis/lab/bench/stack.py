@@ -10,6 +10,7 @@ import os
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from temporalio.client import Client
 
@@ -44,6 +45,21 @@ class BenchStack:
         )
         self._client: Client | None = None
         self._exit = AsyncExitStack()
+
+    def site(self, name: str, task_queue: str, checks: list[dict[str, Any]]) -> dict[str, Any]:
+        """A site's config (as parsed TOML) on this stack: one record, RFC 2136 on the BIND9
+        primary, propagation checked on all three servers."""
+        return {
+            "temporal": {"address": self.server.address, "task_queue": task_queue},
+            "site": {"name": name, "primary_ip": PRIMARY, "backup_ip": BACKUP},
+            "checks": checks,
+            "dns": {
+                "provider": "rfc2136",
+                "records": [{"domain": DOMAIN}],
+                "rfc2136": self.dns.rfc2136_settings(TSIG_ENV).model_dump(),
+            },
+            "propagation": {"nameservers": self.dns.servers, "timeout_seconds": 10},
+        }
 
     @property
     def client(self) -> Client:
