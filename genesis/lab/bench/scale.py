@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -27,8 +28,9 @@ from genesis.failover.probes import MAX_PROBES_IN_FLIGHT, first_due_offset, run_
 from genesis.lab.bench.http_sink import read_arrivals
 from genesis.lab.bench.procstat import CpuWindow, Usage
 from genesis.lab.bench.report import BenchmarkBroken, Row
-from genesis.lab.bench.stack import BACKUP, DOMAIN, PRIMARY, TSIG_ENV, BenchStack
+from genesis.lab.bench.stack import BACKUP, DOMAIN, PRIMARY, BenchStack
 from genesis.lab.ports import free_port
+from genesis.lab.toml_text import toml_text
 
 # The issue's targets, for 1,000 checks.
 TARGET_CHECKS = 1000
@@ -70,62 +72,19 @@ class Outcome:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def site_toml(stack: BenchStack, name: str, queue: str, port: int, checks: int, plan: Plan) -> str:
-    dns = stack.dns.rfc2136_settings(TSIG_ENV)
-    lines = [
-        "[temporal]",
-        f'address = "{stack.server.address}"',
-        f'task_queue = "{queue}"',
-        "[site]",
-        f'name = "{name}"',
-        f'primary_ip = "{PRIMARY}"',
-        f'backup_ip = "{BACKUP}"',
-        "[dns]",
-        'provider = "rfc2136"',
-        "[[dns.records]]",
-        f'domain = "{DOMAIN}"',
-        "[dns.rfc2136]",
-        f'server = "{dns.server}"',
-        f'zone = "{dns.zone}"',
-        f'tsig_key_name = "{dns.tsig_key_name}"',
-        f'tsig_secret_env = "{TSIG_ENV}"',
-        "[propagation]",
-        f"nameservers = {stack.dns.servers!r}".replace("'", '"'),
+def http_checks(count: int, plan: Plan, port: int) -> list[dict[str, Any]]:
+    """``count`` HTTP checks at ``plan.interval``, each on its own path of the sink."""
+    return [
+        {
+            "name": f"c{i}",
+            "check_type": "http",
+            "target": f"http://127.0.0.1:{port}/c{i}",
+            "interval_seconds": plan.interval,
+            "timeout_seconds": 5,
+            "failure_threshold": 3,
+        }
+        for i in range(count)
     ]
-    return "\n".join(lines) + "\n" + site_toml_checks(checks, plan, port)
-
-
-def site_toml_checks(checks: int, plan: Plan, port: int = 9) -> str:
-    lines = []
-    for i in range(checks):
-        lines += [
-            "[[checks]]",
-            f'name = "c{i}"',
-            'check_type = "http"',
-            f'target = "http://127.0.0.1:{port}/c{i}"',
-            f"interval_seconds = {plan.interval}",
-            "timeout_seconds = 5",
-            "failure_threshold = 3",
-        ]
-    return "\n".join(lines) + "\n"
-
-
-# Everything but the checks, for the site `validate` must refuse (no server needed).
-OVERSIZED_SITE = f"""
-[site]
-name = "oversized"
-primary_ip = "{PRIMARY}"
-backup_ip = "{BACKUP}"
-[dns]
-provider = "rfc2136"
-[[dns.records]]
-domain = "{DOMAIN}"
-[dns.rfc2136]
-server = "127.0.0.1:53"
-zone = "example.test"
-tsig_key_name = "ddns-key"
-tsig_secret_env = "{TSIG_ENV}"
-"""
 
 
 def _cli() -> str:
@@ -225,7 +184,8 @@ async def one_size(checks: int, plan: Plan, workdir: Path) -> Outcome:
         try:
             name = f"scale{checks}"
             config = workdir / "site.toml"
-            config.write_text(site_toml(stack, name, f"scale-{checks}", port, checks, plan))
+            site = stack.site(name, f"scale-{checks}", http_checks(checks, plan, port))
+            config.write_text(toml_text(site))
             worker = _start_worker(config, workdir / "worker.log")
             workflow_id = monitor_workflow_id(name)
             await _wait_for_probes(stack.client, workflow_id, within=60)
@@ -313,8 +273,13 @@ def refusal(checks: int, plan: Plan, workdir: Path) -> Row:
     """A site over MAX_CHECKS_PER_SITE: what `validate` says of it (the real command)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "site.toml"
-    lines = site_toml_checks(checks, plan)
-    config.write_text(OVERSIZED_SITE + lines)
+    # Port 9 (discard): `validate` refuses the site before anything is contacted.
+    site = {
+        "site": {"name": "oversized", "primary_ip": PRIMARY, "backup_ip": BACKUP},
+        "checks": http_checks(checks, plan, port=9),
+        "dns": {"provider": "rfc2136", "records": [{"domain": DOMAIN}]},
+    }
+    config.write_text(toml_text(site))
     done = subprocess.run(
         [_cli(), "-c", str(config), "validate"], capture_output=True, text=True, check=False
     )
