@@ -180,7 +180,8 @@ class MonitorWorkflow:
                 pass
             return
         timer = self._timer
-        if not self._pending_due():
+        pending = self._pending_due()
+        if not pending:
             # Every check is being probed: its result wakes the loop, no timer needed (the old
             # loop started a 60 s one here and cancelled it a moment later, every tick).
             if timer is not None and not timer.done():
@@ -188,7 +189,8 @@ class MonitorWorkflow:
             self._timer = None
             await workflow.wait_condition(lambda: self._wake)
             return
-        deadline = now + timedelta(seconds=self._sleep_for(now))
+        # As _sleep_for's, from the same list: at least a millisecond from now.
+        deadline = max(min(pending), now + timedelta(milliseconds=1))
         if timer is None or timer.done() or deadline != self._timer_deadline:
             if timer is not None and not timer.done():
                 timer.cancel()
