@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from activities import (
     ProbeActivities,
 )
 from genesis.failover.config import FailoverConfig, monitor_workflow_id
+from genesis.failover.connection import ConnectionOptions, connect_temporal, connection_options
 from genesis.failover.converter import data_converter
 from genesis.failover.dns import DNSProvider, DNSProviders, build_providers
 from genesis.failover.hooks import HookRegistry
@@ -53,11 +54,19 @@ async def connect(
     runtime: Runtime | None = None,
     converter: DataConverter = pydantic_data_converter,
 ) -> Client:
-    """``runtime``: the one serving the worker's metrics (worker/metrics.py); None: the SDK's.
+    """A plaintext client (the dev server); a configured site connects with
+    ``genesis.failover.connection.connect_temporal`` (TLS, API key, waiting for the server).
+    ``runtime``: the one serving the worker's metrics (worker/metrics.py); None: the SDK's.
     ``converter``: ``genesis.failover.converter.data_converter`` for the site (encryption)."""
     return await Client.connect(
         address, namespace=namespace, data_converter=converter, runtime=runtime
     )
+
+
+# The SDK's own default is 0: SIGTERM would cancel a DNS switch or a hook mid-way. What is still
+# running after the grace is cancelled and retried by Temporal on another worker (or this one,
+# restarted): activities are idempotent for exactly this (docs/reliability.md).
+DEFAULT_SHUTDOWN_GRACE = timedelta(seconds=30)
 
 
 def build_worker(
@@ -67,6 +76,7 @@ def build_worker(
     providers: DNSProviders | DNSProvider,
     hooks: HookRegistry,
     notifiers: Notifiers | None = None,
+    shutdown_grace: timedelta = DEFAULT_SHUTDOWN_GRACE,
 ) -> Worker:
     probes = ProbeActivities()
     dns = DnsActivities(providers)
@@ -87,7 +97,7 @@ def build_worker(
             notify.send_notification,
         ],
         # In-flight activities get this long to finish when the worker is asked to stop.
-        graceful_shutdown_timeout=timedelta(seconds=10),
+        graceful_shutdown_timeout=shutdown_grace,
     )
 
 
@@ -120,11 +130,18 @@ async def serve(
     notifiers: Notifiers | None = None,
     start_monitor: bool = True,
     started: asyncio.Event | None = None,
+    shutdown_grace: timedelta = DEFAULT_SHUTDOWN_GRACE,
 ) -> None:
-    """Run a worker for ``plan`` until ``stop`` is set."""
+    """Run a worker for ``plan`` until ``stop`` is set, then drain it: polling stops at once,
+    activities in flight get ``shutdown_grace`` to finish."""
     plan = await checked_search_attributes(client, plan)
     worker = build_worker(
-        client, task_queue=plan.task_queue, providers=providers, hooks=hooks, notifiers=notifiers
+        client,
+        task_queue=plan.task_queue,
+        providers=providers,
+        hooks=hooks,
+        notifiers=notifiers,
+        shutdown_grace=shutdown_grace,
     )
     async with worker:
         if start_monitor:
@@ -133,6 +150,11 @@ async def serve(
         if started is not None:
             started.set()
         await stop.wait()
+        log.info(
+            "stopping: no new work taken; activities in flight get up to %.0f s to finish",
+            shutdown_grace.total_seconds(),
+        )
+    log.info("stopped: every activity finished or was handed back to Temporal")
 
 
 @dataclass
@@ -144,6 +166,8 @@ class SiteClients:
     providers: DNSProviders
     # The site's data converter: with [temporal.encryption], its keys are read here too.
     converter: DataConverter = pydantic_data_converter
+    # TLS files read and checked, the API key read: [temporal.tls], [temporal] api_key_env.
+    connection: ConnectionOptions = field(default_factory=lambda: ConnectionOptions(tls=False))
 
     async def aclose(self) -> None:
         await self.providers.aclose()
@@ -157,10 +181,13 @@ def build_site_clients(config: FailoverConfig, environ: Mapping[str, str]) -> Si
     ``validate``, rather than during the first failover. Providers come last: they are the
     only ones that may hold something to close when a later step fails."""
     converter = data_converter(config.temporal.encryption, environ)
+    connection = connection_options(config.temporal, environ)
     hooks = HookRegistry(secrets=known_secrets(config, environ))
     hooks.add_config(config.hooks, environ)
     notifiers = build_notifiers(config.notifications, environ)
-    return SiteClients(hooks, notifiers, build_providers(config.dns, environ), converter)
+    return SiteClients(
+        hooks, notifiers, build_providers(config.dns, environ), converter, connection
+    )
 
 
 async def run_worker(
@@ -173,11 +200,12 @@ async def run_worker(
     """The production path: hooks imported from the config, secrets from the environment."""
     clients = build_site_clients(config, os.environ)
     try:
-        client = await connect(
-            config.temporal.address,
-            config.temporal.namespace,
+        client = await connect_temporal(
+            config.temporal,
+            clients.connection,
             runtime=metrics_runtime(config.metrics, site=config.site.name),
             converter=clients.converter,
+            wait_seconds=config.temporal.connect_wait_seconds,
         )
         await serve(
             client,
@@ -188,6 +216,7 @@ async def run_worker(
             stop=stop,
             start_monitor=start_monitor,
             started=started,
+            shutdown_grace=timedelta(seconds=config.temporal.shutdown_grace_seconds),
         )
     finally:
         await clients.aclose()

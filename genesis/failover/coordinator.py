@@ -32,7 +32,8 @@ from genesis.failover.config import (
     config_error_from,
     monitor_workflow_id,
 )
-from genesis.failover.config.site import EncryptionSettings
+from genesis.failover.config.site import EncryptionSettings, TemporalSettings
+from genesis.failover.connection import connect_temporal, connection_options
 from genesis.failover.converter import data_converter
 from genesis.failover.dns.manager import DNSManager
 from genesis.failover.errors import ConfigError
@@ -68,6 +69,7 @@ class FailoverCoordinator:
         notifications: NotificationsSettings | dict[str, Any] | None = None,
         gates: GatesSettings | dict[str, Any] | None = None,
         encryption: EncryptionSettings | None = None,
+        temporal: TemporalSettings | dict[str, Any] | None = None,
     ) -> None:
         self.health_checker = health_checker
         self.dns_manager = dns_manager
@@ -95,6 +97,16 @@ class FailoverCoordinator:
             "TEMPORAL_ADDRESS", "localhost:7233"
         )
         self.namespace = namespace or os.environ.get("TEMPORAL_NAMESPACE", "default")
+        # How to reach a real cluster ([temporal.tls], api_key_env, ...); the address and
+        # namespace above win over the ones in it.
+        self.temporal: TemporalSettings = _settings(
+            TemporalSettings,
+            temporal,
+            "temporal",
+            address=self.temporal_address,
+            namespace=self.namespace,
+            task_queue=task_queue,
+        )
         self.task_queue = task_queue
         self.propagation_timeout_seconds = propagation_timeout_seconds
         self.hooks = HookRegistry()
@@ -128,6 +140,7 @@ class FailoverCoordinator:
             notifications=config.notifications,
             gates=config.gates,
             encryption=config.temporal.encryption,
+            temporal=config.temporal,
         )
         coordinator.hooks.add_config(config.hooks)
         coordinator._plan = build_monitor_plan(config)
@@ -191,10 +204,10 @@ class FailoverCoordinator:
 
     async def client(self) -> Client:
         if self._client is None:
-            self._client = await Client.connect(
-                self.temporal_address,
-                namespace=self.namespace,
-                data_converter=data_converter(self.encryption),
+            self._client = await connect_temporal(
+                self.temporal,
+                connection_options(self.temporal, os.environ),
+                converter=data_converter(self.encryption),
             )
         return self._client
 

@@ -16,7 +16,10 @@ Temporal (``activities/_errors.py``) never has to guess from a name or a message
     ├── HookError                      a hook raised, exited non-zero or timed out
     ├── NotificationError              a channel refused or could not take a message;
     │                                  .retry_after when it said when to come back
-    └── PolicyRefusal                  the policy said no (cooldown, daily limit, ...)
+    ├── PolicyRefusal                  the policy said no (cooldown, daily limit, ...)
+    └── TemporalConnectionError        the worker or a command cannot talk to Temporal
+        ├── TemporalUnreachable        nothing answers (yet): refused, no route, timeout
+        └── TemporalRefused            it answered no: TLS, credentials, unknown namespace
 
 Messages name the zone, record, provider or field at fault, and never a secret.
 """
@@ -120,3 +123,21 @@ class DNSBadResponseError(DNSTransientError):
     write is compare-and-set, so asking again after an unreadable answer to a write is safe (the
     retry reads the record and finds the work done, or not).
     """
+
+
+class TemporalConnectionError(FailoverError):
+    """Temporal could not be reached or would not accept us. Messages name the address and
+    namespace, never an API key."""
+
+
+class TemporalUnreachable(TemporalConnectionError):
+    """Nothing answered: the server may be starting or restarting, so waiting can help."""
+
+    retryable = True
+
+
+class TemporalRefused(TemporalConnectionError):
+    """The server answered and said no (a certificate it or we do not trust, a refused API key,
+    a namespace it does not have): the same attempt will get the same answer."""
+
+    retryable = False

@@ -18,22 +18,20 @@ from genesis.failover.models import Direction
 
 
 async def _connect(config: FailoverConfig) -> Any:
-    from temporalio.client import Client
+    import os
 
+    from genesis.failover.connection import connect_temporal, connection_options
     from genesis.failover.converter import data_converter
+    from genesis.failover.errors import TemporalConnectionError
 
-    # Outside the try: a missing payload key is a config error (exit 2), not Temporal's.
+    # Outside the try: a missing payload key, TLS file or API key is a config error (exit 2).
     converter = data_converter(config.temporal.encryption)
+    options = connection_options(config.temporal, os.environ)
     try:
-        return await Client.connect(
-            config.temporal.address,
-            namespace=config.temporal.namespace,
-            data_converter=converter,
-        )
-    except Exception as exc:
-        raise OperationFailed(
-            f"cannot reach Temporal at {config.temporal.address}: {exc}"
-        ) from None
+        # No waiting: an operator at a prompt wants the answer now, not after a minute.
+        return await connect_temporal(config.temporal, options, converter=converter)
+    except TemporalConnectionError as exc:
+        raise OperationFailed(str(exc)) from None
 
 
 async def _query(client: Any, config: FailoverConfig, name: str) -> Any:

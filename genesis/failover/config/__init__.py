@@ -52,7 +52,12 @@ from genesis.failover.config.notifications import (
     PagerDutySettings,
     SlackSettings,
 )
-from genesis.failover.config.site import PolicySettings, SiteSettings, TemporalSettings
+from genesis.failover.config.site import (
+    PolicySettings,
+    SiteSettings,
+    TemporalSettings,
+    TlsSettings,
+)
 
 __all__ = [
     "ALL_EVENTS",
@@ -89,6 +94,7 @@ __all__ = [
     "SlackSettings",
     "StrictModel",
     "TemporalSettings",
+    "TlsSettings",
     "check_from_seed_dict",
     "config_error_from",
     "failover_workflow_id",

@@ -132,9 +132,42 @@ def _apply_env_overrides(data: dict[str, Any]) -> dict[str, Any]:
         temporal["address"] = os.environ["TEMPORAL_ADDRESS"]
     if os.environ.get("TEMPORAL_NAMESPACE"):
         temporal["namespace"] = os.environ["TEMPORAL_NAMESPACE"]
+    temporal = _apply_tls_env(temporal)
     if temporal:
         data = {**data, "temporal": temporal}
     return data
+
+
+# The Temporal CLI's variables for the same settings: one environment serves `temporal` and the
+# worker. Paths only; the CLI's *_DATA variables (PEM in the environment) are not taken.
+TLS_ENV = {
+    "TEMPORAL_TLS_SERVER_CA_CERT_PATH": "server_ca_cert_path",
+    "TEMPORAL_TLS_CLIENT_CERT_PATH": "client_cert_path",
+    "TEMPORAL_TLS_CLIENT_KEY_PATH": "client_key_path",
+    "TEMPORAL_TLS_SERVER_NAME": "server_name",
+}
+
+
+def _apply_tls_env(temporal: dict[str, Any]) -> dict[str, Any]:
+    """TEMPORAL_TLS=true turns TLS on (the system's roots unless a CA path is given); false
+    leaves the file's choice. Any TEMPORAL_TLS_*_PATH or _SERVER_NAME turns it on too."""
+    given = temporal.get("tls")
+    if given is not None and not isinstance(given, dict):
+        return temporal  # `tls = true`: validation names it
+    flag = os.environ.get("TEMPORAL_TLS", "").strip().lower()
+    if flag not in ("", "true", "1", "false", "0"):
+        raise ConfigError(
+            f"TEMPORAL_TLS must be true or false, got {os.environ['TEMPORAL_TLS']!r}",
+            field="TEMPORAL_TLS",
+            value=os.environ["TEMPORAL_TLS"],
+        )
+    tls = dict(given or {})
+    for variable, key in TLS_ENV.items():
+        if os.environ.get(variable):
+            tls[key] = os.environ[variable]
+    if tls or given is not None or flag in ("true", "1"):
+        temporal = {**temporal, "tls": tls}
+    return temporal
 
 
 def parse_config(data: dict[str, Any]) -> FailoverConfig:

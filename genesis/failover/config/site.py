@@ -56,12 +56,63 @@ class EncryptionSettings(StrictModel):
         return v
 
 
+class TlsSettings(StrictModel):
+    """``[temporal.tls]``: the table's presence turns TLS on; an empty table trusts the system's
+    roots. Paths, not contents: the files are read (and their PEM checked) when the worker or a
+    command starts (genesis/failover/connection.py), so ``validate`` names a missing or broken
+    file before anything runs. The key names are the Temporal CLI's own ``tls.*`` settings."""
+
+    # The CA that signed the server's certificate; None: the system's trust store.
+    server_ca_cert_path: str | None = None
+    # Mutual TLS (a self-hosted frontend that requires client certificates, or Temporal Cloud's
+    # certificate authentication): both or neither.
+    client_cert_path: str | None = None
+    client_key_path: str | None = None
+    # The name the server's certificate is checked against (and sent as SNI) when the address's
+    # host is not it: an IP address, a load balancer's name, an SSH tunnel on localhost.
+    server_name: str | None = None
+
+    @field_validator("server_ca_cert_path", "client_cert_path", "client_key_path", "server_name")
+    @classmethod
+    def _not_blank(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or v != v.strip()):
+            raise ValueError(f"must be non-empty without surrounding spaces, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _cert_with_key(self) -> TlsSettings:
+        if (self.client_cert_path is None) != (self.client_key_path is None):
+            given, missing = (
+                ("client_cert_path", "client_key_path")
+                if self.client_key_path is None
+                else ("client_key_path", "client_cert_path")
+            )
+            raise ValueError(f"{given} is set but {missing} is not: mutual TLS needs both")
+        return self
+
+
 class TemporalSettings(StrictModel):
     address: str = "localhost:7233"
     namespace: str = "default"
     task_queue: str = "genesis-failover"
     # None: payloads are stored as JSON, readable by anyone who can read the namespace.
     encryption: EncryptionSettings | None = None
+    # None: plaintext, as the dev server and a cluster inside a private network speak.
+    tls: TlsSettings | None = None
+    # The NAME of the variable holding an API key (Temporal Cloud): sent as a bearer token, over
+    # TLS only (with no [temporal.tls] table, TLS with the system's roots).
+    api_key_env: EnvVarName | None = None
+    # At start, how long an unreachable server is tried again (a cluster restarting beside the
+    # worker, compose starting both) before the worker gives up with a message. 0: once.
+    connect_wait_seconds: float = Field(default=60, ge=0)
+    # SIGTERM: in-flight activities (a hook, a DNS switch) get this long to finish before they
+    # are cancelled and handed back to Temporal for another worker. The process manager's stop
+    # timeout (compose stop_grace_period, systemd TimeoutStopSec) must be longer.
+    shutdown_grace_seconds: float = Field(default=30, ge=0)
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls is not None or self.api_key_env is not None
 
     # Checked here, not when the worker first connects: a typo must fail `validate`, not
     # leave a worker retrying an address that can never answer.

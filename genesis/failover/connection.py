@@ -1,0 +1,270 @@
+"""Connecting to Temporal as ``[temporal]`` says: TLS, mutual TLS, an API key, a namespace that
+exists. One path for the worker, the CLI and the Python facade.
+
+    options = connection_options(config.temporal, os.environ)    # files and secrets, checked
+    client = await connect_temporal(config.temporal, options, converter=..., wait_seconds=60)
+
+Two kinds of trouble, told apart because they need opposite answers:
+- ``ConfigError`` (before any connection): a certificate file missing or not PEM, a key that
+  does not belong to its certificate, an expired client certificate, the API key's variable
+  unset. Named by field and path; a retry cannot help.
+- ``TemporalConnectionError`` (connecting): ``TemporalUnreachable`` when nothing answers (a
+  cluster restarting beside the worker: worth waiting for, up to ``wait_seconds``) and
+  ``TemporalRefused`` when the server answered no (a certificate either side does not trust,
+  a refused API key, an unknown namespace: the worker stops at once and says why).
+
+This module talks to Temporal as a client only (DESIGN.md: the client-facing exception).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from temporalio.client import Client
+from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
+
+from genesis.failover.config import TemporalSettings
+from genesis.failover.config.site import TlsSettings
+from genesis.failover.errors import ConfigError, TemporalRefused, TemporalUnreachable
+from genesis.failover.secrets import redact, secret_from_env
+
+log = logging.getLogger("genesis.failover.connection")
+
+# One attempt's bound: a server that accepts the TCP connection and then says nothing (a
+# blackholed route, a proxy with no upstream) must not hold the worker's start for minutes.
+ATTEMPT_TIMEOUT = timedelta(seconds=10)
+FIRST_DELAY, MAX_DELAY = 0.5, 10.0
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """What ``Client.connect`` needs beyond the address: read once, at start."""
+
+    tls: TLSConfig | bool
+    # Held here and handed to the SDK only; never logged, never in an error message.
+    api_key: str | None = None
+
+    def __repr__(self) -> str:  # a debug print of the options must not show the key
+        return f"ConnectionOptions(tls={bool(self.tls)}, api_key={'set' if self.api_key else None})"
+
+
+def connection_options(temporal: TemporalSettings, environ: Mapping[str, str]) -> ConnectionOptions:
+    """The TLS files read and checked, the API key read from its variable; ``ConfigError``
+    naming the field (and path or variable) for anything that cannot work."""
+    api_key = None
+    if temporal.api_key_env is not None:
+        api_key = secret_from_env(
+            environ,
+            temporal.api_key_env,
+            field="temporal.api_key_env",
+            holds="the Temporal Cloud API key of a service account with access to "
+            f"namespace {temporal.namespace!r}",
+        )
+    if temporal.tls is None:
+        return ConnectionOptions(tls=api_key is not None, api_key=api_key)
+    return ConnectionOptions(tls=_tls_config(temporal.tls), api_key=api_key)
+
+
+def _tls_config(tls: TlsSettings) -> TLSConfig:
+    ca = None
+    if tls.server_ca_cert_path is not None:
+        ca = _read(tls.server_ca_cert_path, "temporal.tls.server_ca_cert_path")
+        certs = _certificates(ca, tls.server_ca_cert_path, "temporal.tls.server_ca_cert_path")
+        if all(_expired(c) for c in certs):
+            _refuse_expired(certs[0], tls.server_ca_cert_path, "temporal.tls.server_ca_cert_path")
+    cert = key = None
+    if tls.client_cert_path is not None and tls.client_key_path is not None:
+        cert = _read(tls.client_cert_path, "temporal.tls.client_cert_path")
+        key = _read(tls.client_key_path, "temporal.tls.client_key_path")
+        _check_client_pair(cert, key, tls.client_cert_path, tls.client_key_path)
+    return TLSConfig(
+        server_root_ca_cert=ca,
+        client_cert=cert,
+        client_private_key=key,
+        domain=tls.server_name,
+    )
+
+
+def _read(path: str, field: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise ConfigError(
+            f"{field}: cannot read {path!r}: {exc.strerror or exc}", field=field, value=path
+        ) from None
+
+
+def _certificates(data: bytes, path: str, field: str) -> list[x509.Certificate]:
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        certs = []
+    if not certs:
+        raise ConfigError(
+            f"{field}: {path!r} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+            field=field,
+            value=path,
+        )
+    return certs
+
+
+def _expired(cert: x509.Certificate) -> bool:
+    return cert.not_valid_after_utc < datetime.now(UTC)
+
+
+def _refuse_expired(cert: x509.Certificate, path: str, field: str) -> None:
+    raise ConfigError(
+        f"{field}: the certificate in {path!r} expired on "
+        f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC",
+        field=field,
+        value=path,
+    )
+
+
+def _check_client_pair(cert_pem: bytes, key_pem: bytes, cert_path: str, key_path: str) -> None:
+    """The handshake would fail anyway, with a message about neither file; say which here."""
+    cert_field, key_field = "temporal.tls.client_cert_path", "temporal.tls.client_key_path"
+    leaf = _certificates(cert_pem, cert_path, cert_field)[0]
+    if _expired(leaf):
+        _refuse_expired(leaf, cert_path, cert_field)
+    if leaf.not_valid_before_utc > datetime.now(UTC):
+        raise ConfigError(
+            f"{cert_field}: the certificate in {cert_path!r} is not valid before "
+            f"{leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC (is this machine's clock right?)",
+            field=cert_field,
+            value=cert_path,
+        )
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except TypeError:
+        raise ConfigError(
+            f"{key_field}: the key in {key_path!r} is encrypted; the worker cannot ask for a "
+            "passphrase (store it unencrypted, readable only by the worker's user)",
+            field=key_field,
+            value=key_path,
+        ) from None
+    except Exception:
+        # cryptography raises ValueError, or UnsupportedAlgorithm for an unknown key type.
+        raise ConfigError(
+            f"{key_field}: {key_path!r} holds no PEM private key "
+            "(expected -----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----)",
+            field=key_field,
+            value=key_path,
+        ) from None
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    if key.public_key().public_bytes(der, spki) != leaf.public_key().public_bytes(der, spki):
+        raise ConfigError(
+            f"{key_field}: the key in {key_path!r} does not belong to the certificate in "
+            f"{cert_path!r}",
+            field=key_field,
+            value=key_path,
+        )
+
+
+async def connect_temporal(
+    temporal: TemporalSettings,
+    options: ConnectionOptions,
+    *,
+    converter: DataConverter,
+    runtime: Runtime | None = None,
+    wait_seconds: float = 0.0,
+) -> Client:
+    """A client whose namespace exists; ``TemporalUnreachable`` once ``wait_seconds`` have
+    passed with nothing answering, ``TemporalRefused`` at once when the server says no."""
+    started = time.monotonic()
+    delay = FIRST_DELAY
+    while True:
+        try:
+            client = await Client.connect(
+                temporal.address,
+                namespace=temporal.namespace,
+                data_converter=converter,
+                runtime=runtime,
+                tls=options.tls,
+                api_key=options.api_key,
+                connect_timeout=ATTEMPT_TIMEOUT,
+            )
+            await _check_namespace(client, temporal)
+            return client
+        except (TemporalRefused, TemporalUnreachable) as exc:
+            error: TemporalRefused | TemporalUnreachable = exc
+        except Exception as exc:
+            error = _classified(exc, temporal, options)
+        waited = time.monotonic() - started
+        if isinstance(error, TemporalRefused) or waited + delay > wait_seconds:
+            if isinstance(error, TemporalUnreachable) and wait_seconds > 0:
+                raise TemporalUnreachable(f"{error} (tried for {waited:.0f} s)") from None
+            raise error from None
+        log.warning(
+            "%s; trying again in %.1f s (%.0f s of %.0f s)", error, delay, waited, wait_seconds
+        )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, MAX_DELAY)
+
+
+async def _check_namespace(client: Client, temporal: TemporalSettings) -> None:
+    """Client.connect only asks for the server's version: an unknown namespace would surface
+    as a worker that polls nothing, and a monitor that never starts."""
+    try:
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=temporal.namespace)
+        )
+    except RPCError as exc:
+        where = f"Temporal at {temporal.address}"
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise TemporalRefused(
+                f"{where} has no namespace {temporal.namespace!r} (temporal.namespace); create "
+                f"it: temporal operator namespace create --namespace {temporal.namespace}"
+            ) from None
+        if exc.status in (RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNAUTHENTICATED):
+            raise TemporalRefused(
+                f"{where} refused access to namespace {temporal.namespace!r}: {exc.message}"
+            ) from None
+        raise
+
+
+# What the SDK's errors say when the server (or something in front of it) answered and refused;
+# anything else (refused connection, DNS failure, timeout, unavailable) may pass.
+_REFUSALS = (
+    "certificate",
+    "tls",
+    "handshake",
+    "unauthenticated",
+    "permission denied",
+    "permissiondenied",
+    "unauthorized",
+)
+
+
+def _classified(
+    exc: BaseException, temporal: TemporalSettings, options: ConnectionOptions
+) -> TemporalRefused | TemporalUnreachable:
+    secrets = [options.api_key] if options.api_key else []
+    reason = redact(str(exc) or type(exc).__name__, secrets)
+    where = f"Temporal at {temporal.address} (namespace {temporal.namespace})"
+    if isinstance(exc, RPCError) and exc.status in (
+        RPCStatusCode.UNAUTHENTICATED,
+        RPCStatusCode.PERMISSION_DENIED,
+    ):
+        return TemporalRefused(f"{where} refused the credentials: {reason}")
+    if any(word in reason.lower() for word in _REFUSALS):
+        return TemporalRefused(f"{where} refused the connection: {reason}{_tls_hint(temporal)}")
+    return TemporalUnreachable(f"cannot reach {where}: {reason}")
+
+
+def _tls_hint(temporal: TemporalSettings) -> str:
+    if not temporal.uses_tls:
+        return " (no [temporal.tls] in the config: does the server require TLS?)"
+    return ""
