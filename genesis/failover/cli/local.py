@@ -87,15 +87,34 @@ def cmd_worker(args: argparse.Namespace, config: FailoverConfig) -> int:
 
     _log_to_stderr(logging.INFO)
 
-    async def run() -> None:
+    log = logging.getLogger("genesis.failover.worker")
+
+    async def run() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_worker(config, stop=stop)
+        main = asyncio.current_task()
+        assert main is not None
 
-    asyncio.run(run())
-    return 0
+        def on_signal(sig: signal.Signals) -> None:
+            # The first signal drains (shutdown_grace_seconds); a second one means the operator
+            # will not wait: what is in flight is abandoned, and Temporal retries it on another
+            # worker once its heartbeat or start-to-close timeout passes.
+            if not stop.is_set():
+                log.info("%s: draining (a second signal stops at once)", sig.name)
+                stop.set()
+            else:
+                log.warning("%s again: stopping now, without waiting for activities", sig.name)
+                main.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal, sig)
+        try:
+            await run_worker(config, stop=stop)
+        except asyncio.CancelledError:
+            return 130
+        return 0
+
+    return asyncio.run(run())
 
 
 def cmd_codec_server(args: argparse.Namespace, config: FailoverConfig) -> int:
