@@ -203,14 +203,15 @@ async def connect_temporal(
         except Exception as exc:
             error = _classified(exc, temporal, options)
         waited = time.monotonic() - started
-        if isinstance(error, TemporalRefused) or waited + delay > wait_seconds:
+        if isinstance(error, TemporalRefused) or waited >= wait_seconds:
             if isinstance(error, TemporalUnreachable) and wait_seconds > 0:
                 raise TemporalUnreachable(f"{error} (tried for {waited:.0f} s)") from None
             raise error from None
+        pause = min(delay, wait_seconds - waited)  # the last attempt at the deadline itself
         log.warning(
-            "%s; trying again in %.1f s (%.0f s of %.0f s)", error, delay, waited, wait_seconds
+            "%s; trying again in %.1f s (%.0f s of %.0f s)", error, pause, waited, wait_seconds
         )
-        await asyncio.sleep(delay)
+        await asyncio.sleep(pause)
         delay = min(delay * 2, MAX_DELAY)
 
 

