@@ -31,7 +31,13 @@ from genesis.failover.cli.local import (
     cmd_validate,
     cmd_worker,
 )
-from genesis.failover.cli.monitor import _operation, cmd_drill, cmd_history, cmd_status
+from genesis.failover.cli.monitor import (
+    _operation,
+    cmd_drill,
+    cmd_history,
+    cmd_replay,
+    cmd_status,
+)
 from genesis.failover.cli.output import OperationFailed
 from genesis.failover.config import FailoverConfig, load_config
 from genesis.failover.errors import ConfigError, FailoverError
@@ -56,6 +62,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, FailoverConfig], int]] = {
     "failback": _operation("failback"),
     "history": cmd_history,
     "drill": cmd_drill,
+    "replay": cmd_replay,
     "codec-server": cmd_codec_server,
 }
 

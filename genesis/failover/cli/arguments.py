@@ -34,7 +34,7 @@ def _ttl_seconds(text: str) -> int:
     return value
 
 
-def _positive_count(name: str) -> Callable[[str], int]:
+def _positive_count(name: str, least: int = 1) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -42,11 +42,15 @@ def _positive_count(name: str) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(
                 f"{name} must be a whole number, got {text!r}"
             ) from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be 1 or more, got {value}")
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{name} must be {least} or more, got {value}")
         return value
 
     return parse
+
+
+def _count(name: str) -> Callable[[str], int]:
+    return _positive_count(name, least=0)
 
 
 def _port(name: str) -> Callable[[str], int]:
@@ -215,6 +219,23 @@ def build_parser() -> argparse.ArgumentParser:
         "stderr with --json.",
     )
     drill.add_argument("--reason", default="monthly drill", type=_positive_reason)
+    replay = sub.add_parser(
+        "replay",
+        parents=[common],
+        help="before an upgrade: replay the site's workflows from the cluster through the "
+        "installed code; exit 0 when every one replays",
+        description="Fetches the history of every running workflow on the site's task queue "
+        "and of the most recent closed ones, and replays each through the workflow code "
+        "installed here. A failure means this version would wedge that workflow with a "
+        "non-determinism error: do not roll it out (docs/deploy.md, upgrading).",
+    )
+    replay.add_argument(
+        "--closed",
+        type=_count("--closed"),
+        default=20,
+        metavar="N",
+        help="also the N most recent closed workflows (20; 0: running ones only)",
+    )
     codec = sub.add_parser(
         "codec-server",
         parents=[common],

@@ -201,3 +201,20 @@ def cmd_drill(args: argparse.Namespace, config: FailoverConfig) -> int:
         print()
         print(drill.report_text(failover, failback, verification=render.verification_text(config)))
     return 0 if not drill.problems(failover, failback) else 1
+
+
+def cmd_replay(args: argparse.Namespace, config: FailoverConfig) -> int:
+    from worker.replay import replay_site_histories
+
+    async def run() -> Any:
+        client = await _connect(config)
+        return await replay_site_histories(client, config, closed_limit=args.closed)
+
+    report = asyncio.run(run())
+    data = {
+        "replayed": report.replayed,
+        "running": report.running,
+        "failures": [vars(f) for f in report.failures],
+    }
+    _print(args, data, render.replay_text)
+    return 0 if report.ok else 1

@@ -10,7 +10,12 @@ Callers use ``render.xxx``; every public name is re-exported here.
 """
 
 from genesis.failover.render.config import config_summary, verification_text
-from genesis.failover.render.results import history_text, progress_line, result_text
+from genesis.failover.render.results import (
+    history_text,
+    progress_line,
+    replay_text,
+    result_text,
+)
 from genesis.failover.render.status import health_table, status_text
 from genesis.failover.render.text import ago, colour_on, duration, paint, table
 
@@ -23,6 +28,7 @@ __all__ = [
     "history_text",
     "paint",
     "progress_line",
+    "replay_text",
     "result_text",
     "status_text",
     "table",

@@ -109,3 +109,24 @@ def progress_line(seconds: float, text: str, ok: bool | None, *, stream: Any = N
     elif ok is False:
         mark = paint("✗", "red", stream=stream)
     return f"{seconds:6.1f}s {mark} {text}"
+
+
+def replay_text(report: dict[str, Any]) -> str:
+    """``replay``: one line when every history replays; otherwise each one that would not."""
+    n, running = report["replayed"], report["running"]
+    head = f"replayed {n} histories ({running} running) through the installed code"
+    if not report["failures"]:
+        if n == 0:
+            return head + ": none found on this task queue, nothing to compare against"
+        return head + ": every one replays; this version can take over from the running one"
+    lines = [head + f": {len(report['failures'])} would not replay. Do not roll this out:"]
+    for f in report["failures"]:
+        state = "RUNNING" if f["running"] else "closed"
+        lines.append(
+            f"  {f['workflow_id']} (run {f['run_id']}, {state}): {one_line(f['error'], 300)}"
+        )
+    lines.append(
+        "A running workflow that does not replay would stop at its next step on this version: "
+        "guard the change with workflow.patched() (docs/deploy.md, upgrading)."
+    )
+    return "\n".join(lines)
