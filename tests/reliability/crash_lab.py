@@ -8,6 +8,10 @@ emulator (it counts writes) as the DNS API, command hooks that wait for a releas
         await site.until("pre-hook running", lambda: site.count("start", PRE) == 1)
         killed = await site.kill_and_restart()
         await site.check_final_state(await site.result())
+
+``temporal={...}`` adds settings to the site's [temporal] table (``shutdown_grace_seconds``);
+``workers=2`` starts two worker processes on the same config and task queue at once
+(``site.workers``); ``await site.add_worker()`` starts one more later.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +56,26 @@ class CrashSite:
     domains: list[str]
     hook_log: Path
     release_dir: Path
+    # Workers started by add_worker(), beside ``worker``: same config, same task queue.
+    more_workers: list[WorkerProcess] = field(default_factory=list)
+
+    @property
+    def workers(self) -> list[WorkerProcess]:
+        return [self.worker, *self.more_workers]
+
+    async def add_worker(self, *, start: bool = True) -> WorkerProcess:
+        """One more production worker process for the site (its own log file); started and
+        polling unless ``start`` is False. Stopped with the site."""
+        first = self.worker
+        n = len(self.workers) + 1
+        other = WorkerProcess(
+            first.config_file, first.env, first.log_file.with_name(f"worker-{n}.log")
+        )
+        self.more_workers.append(other)
+        return await other.start() if start else other
+
+    def logs(self) -> str:
+        return "\n".join(f"=== {w.log_file.name}\n{w.log()}" for w in self.workers)
 
     @property
     def monitor(self) -> WorkflowHandle[Any, Any]:
@@ -80,7 +104,7 @@ class CrashSite:
         deadline = time.monotonic() + within
         while not pred():
             if time.monotonic() > deadline:
-                raise AssertionError(f"not seen in {within}s: {what}\n{self.worker.log()}")
+                raise AssertionError(f"not seen in {within}s: {what}\n{self.logs()}")
             await asyncio.sleep(0.02)
 
     async def start_failover(self) -> None:
@@ -144,6 +168,15 @@ class CrashSite:
         await self.until("hook processes exited", lambda: not any(alive(p) for p in pids), within)
 
 
+def parent_of(pid: int) -> int | None:
+    """The parent process of ``pid`` (None once it has exited): which worker runs a hook."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[1])
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -166,8 +199,12 @@ async def crash_site(
     *,
     records: int = 1,
     nameserver_answer: str = BACKUP,
+    temporal: Mapping[str, Any] | None = None,
+    workers: int = 1,
 ) -> AsyncIterator[CrashSite]:
-    """A site whose worker runs as a subprocess; hooks wait for their release file."""
+    """A site whose worker runs as a subprocess; hooks wait for their release file.
+    ``temporal``: more [temporal] settings (``shutdown_grace_seconds``...). ``workers``: how
+    many worker processes (same config and task queue) start, all at once."""
     domains = [f"{chr(ord('a') + i)}.example.test" for i in range(records)]
     for domain in domains:
         await harness.seed(domain, "A", [PRIMARY], ttl=60)
@@ -181,7 +218,11 @@ async def crash_site(
 
     async with fake_nameserver(answering(nameserver_answer)) as (ns_address, ns):
         config = {
-            "temporal": {"address": dev_server.address, "task_queue": task_queue},
+            "temporal": {
+                "address": dev_server.address,
+                "task_queue": task_queue,
+                **(temporal or {}),
+            },
             "site": {"name": site, "primary_ip": PRIMARY, "backup_ip": BACKUP},
             "policy": {"auto_failover": False},
             "checks": [
@@ -204,14 +245,17 @@ async def crash_site(
         worker = WorkerProcess(config_file, {**os.environ, **secrets}, tmp_path / "worker.log")
         crash = CrashSite(client, harness, ns, worker, site, domains, hook_log, release_dir)
         try:
-            await worker.start()
+            for _ in range(workers - 1):
+                await crash.add_worker(start=False)
+            await asyncio.gather(*(w.start() for w in crash.workers))
             # The monitor has read where the records point before the test starts anything.
             await wait_status(crash.monitor, lambda s: len(s["records"]) == records)
             yield crash
         finally:
             for name in (PRE, POST):
                 crash.release(name)  # every blocking hook, orphans included, exits
-            worker.stop()
+            for each in crash.workers:
+                each.stop()
             with contextlib.suppress(Exception):
                 await crash.monitor.terminate("test over")
             with contextlib.suppress(Exception):

@@ -4,7 +4,11 @@
     await worker.start()        # returns once the worker polls its task queue
     worker.kill()               # SIGKILL by PID: no graceful shutdown, in-flight work is lost
     await worker.restart()      # a new process, same config and environment
+    code, took = await worker.terminate()   # SIGTERM (a drain), its exit code and how long
     worker.log()                # everything every run wrote to stderr, for scanning
+
+``signal()`` and ``wait_exit()`` are ``terminate()`` in two steps, for a test that acts while
+the worker drains (a second signal, a hook released, the process watched).
 
 Every run appends to the same log file. ``stop()`` ends whatever run is left (SIGTERM, then
 SIGKILL), by PID.
@@ -16,6 +20,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,6 +39,8 @@ class WorkerProcess:
         self.log_file = log_file
         self.proc: subprocess.Popen[bytes] | None = None
         self.runs = 0
+        # When the first signal() of the current run was sent (time.monotonic()).
+        self.signalled_at: float | None = None
 
     @property
     def pid(self) -> int:
@@ -44,6 +51,7 @@ class WorkerProcess:
         """Start a run and wait until it polls (its log says so), or fail with its log."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.runs += 1
+        self.signalled_at = None
         seen = self.log().count(POLLING)
         self.proc = self._spawn()
         deadline = asyncio.get_running_loop().time() + within
@@ -78,6 +86,37 @@ class WorkerProcess:
 
     async def restart(self, within: float = 30) -> WorkerProcess:
         return await self.start(within)
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Send ``sig`` by PID, as systemd or docker stop does; the first one's time is kept."""
+        assert self.running(), "not running"
+        assert self.proc is not None
+        os.kill(self.proc.pid, sig)
+        if self.signalled_at is None:
+            self.signalled_at = time.monotonic()
+
+    async def wait_exit(self, within: float = 30) -> tuple[int, float]:
+        """Wait (without blocking the event loop) for the run to exit: its exit code and the
+        seconds since the first signal; fail with the log if it is still running after
+        ``within`` (then it is SIGKILLed, so nothing is left behind)."""
+        assert self.proc is not None, "not started"
+        deadline = time.monotonic() + within
+        while (code := self.proc.poll()) is None:
+            if time.monotonic() > deadline:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+                raise AssertionError(f"worker still running after {within}s:\n{self.log()}")
+            await asyncio.sleep(0.02)
+        since = self.signalled_at if self.signalled_at is not None else time.monotonic()
+        return code, time.monotonic() - since
+
+    async def terminate(self, within: float = 30) -> tuple[int, float]:
+        """SIGTERM (the worker drains) and wait for the exit: its code and how long it took."""
+        self.signal(signal.SIGTERM)
+        return await self.wait_exit(within)
 
     def stop(self, timeout: float = 10) -> None:
         proc = self.proc
