@@ -97,8 +97,11 @@ def cmd_worker(args: argparse.Namespace, config: FailoverConfig) -> int:
 
         def on_signal(sig: signal.Signals) -> None:
             # The first signal drains (shutdown_grace_seconds); a second one means the operator
-            # will not wait: what is in flight is abandoned, and Temporal retries it on another
-            # worker once its heartbeat or start-to-close timeout passes.
+            # will not wait: what is in flight is cancelled (a command hook's process group is
+            # killed) and reported failed before the process exits, so Temporal retries it
+            # after the retry interval on whichever worker polls next (measured:
+            # tests/reliability/test_drain.py). Only a report that never arrives (SIGKILL)
+            # leaves it to the heartbeat or start-to-close timeout.
             if not stop.is_set():
                 log.info("%s: draining (a second signal stops at once)", sig.name)
                 stop.set()
