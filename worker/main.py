@@ -116,8 +116,43 @@ async def ensure_monitor(client: Client, plan: MonitorPlan) -> WorkflowHandle:
         static_summary=f"Monitor {plan.site}: primary {plan.primary_ip}, backup {plan.backup_ip}",
         static_details=plan_details(plan),
     )
+    await _warn_if_plan_differs(handle, plan)
     await handle.signal(MonitorWorkflow.apply_plan, plan)
     return handle
+
+
+def plan_differences(status: Mapping[str, Any], plan: MonitorPlan) -> list[str]:
+    """What this worker's plan changes in the running monitor's: the IPs and the checks."""
+    changes = [
+        f"{key} {status.get(key)} -> {getattr(plan, key)}"
+        for key in ("primary_ip", "backup_ip")
+        if status.get(key) not in (None, getattr(plan, key))
+    ]
+    running = set((status.get("health") or {}).get("checks") or {})
+    mine = {check.name for check in plan.checks}
+    if running and running != mine:
+        added, removed = sorted(mine - running), sorted(running - mine)
+        changes.append(
+            "checks" + (f" +{added}" if added else "") + (f" -{removed}" if removed else "")
+        )
+    return changes
+
+
+async def _warn_if_plan_differs(handle: WorkflowHandle, plan: MonitorPlan) -> None:
+    """Every worker applies its own config's plan at start; the last one started wins. That is
+    how a config change rolls out, and also how a worker left behind with an old file would
+    silently put back an old backup IP: say so, loudly, in the log of the worker doing it."""
+    try:
+        status = await handle.query("status")
+    except Exception:
+        return  # a monitor started just now has not run its first task: nothing to compare
+    changes = plan_differences(status, plan)
+    if changes:
+        log.warning(
+            "this worker's config changes the running monitor's plan: %s. Every worker of a "
+            "site must run the same config; the last one started wins",
+            "; ".join(changes),
+        )
 
 
 async def serve(
