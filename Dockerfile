@@ -22,8 +22,12 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 # Dependencies first, from the lock alone: this layer is rebuilt only when the lock changes.
 # The lock pins every package of the runtime closure (deploy/requirements.lock says how it is
 # made), so the image runs exactly the versions CI tests (scripts/setup.sh installs with it).
+# --no-deps and `pip check`: a package missing from the lock fails the build instead of being
+# resolved, unpinned, behind its back.
 COPY deploy/requirements.lock deploy/requirements.lock
-RUN pip --python /opt/genesis-failover/bin/python install --no-cache-dir -r deploy/requirements.lock
+RUN pip --python /opt/genesis-failover/bin/python install --no-cache-dir --no-deps \
+        -r deploy/requirements.lock \
+    && pip --python /opt/genesis-failover/bin/python check
 
 # The package, without resolving anything again: everything it needs came from the lock.
 COPY pyproject.toml README.md ./
@@ -37,6 +41,7 @@ COPY worker worker
 # run (measured: ~5 ms of compile per run without .pyc). unchecked-hash .pyc are used as they
 # are, whatever the sources' timestamps after COPY; the image never changes.
 RUN pip --python /opt/genesis-failover/bin/python install --no-cache-dir --no-deps . \
+    && pip --python /opt/genesis-failover/bin/python check \
     && /opt/genesis-failover/bin/python -m compileall -q -f --invalidation-mode unchecked-hash \
        /opt/genesis-failover/lib
 

