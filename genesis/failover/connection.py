@@ -37,6 +37,7 @@ from genesis.failover.config import TemporalSettings
 from genesis.failover.config.site import TlsSettings
 from genesis.failover.errors import ConfigError, TemporalRefused, TemporalUnreachable
 from genesis.failover.secrets import redact, secret_from_env
+from genesis.failover.wording import one_line
 
 log = logging.getLogger("genesis.failover.connection")
 
@@ -187,19 +188,19 @@ async def connect_temporal(
     delay = FIRST_DELAY
     while True:
         try:
-            client = await Client.connect(
-                temporal.address,
-                namespace=temporal.namespace,
-                data_converter=converter,
-                runtime=runtime,
-                tls=options.tls,
-                api_key=options.api_key,
-                connect_timeout=ATTEMPT_TIMEOUT,
+            # The SDK's connect_timeout bounds the TCP connect only; a TLS endpoint that
+            # accepts and then says nothing would hang the attempt for good without this.
+            return await asyncio.wait_for(
+                _attempt(temporal, options, converter, runtime),
+                ATTEMPT_TIMEOUT.total_seconds(),
             )
-            await _check_namespace(client, temporal)
-            return client
         except (TemporalRefused, TemporalUnreachable) as exc:
             error: TemporalRefused | TemporalUnreachable = exc
+        except TimeoutError:
+            error = TemporalUnreachable(
+                f"cannot reach Temporal at {temporal.address} (namespace {temporal.namespace}): "
+                f"no answer within {ATTEMPT_TIMEOUT.total_seconds():.0f} s"
+            )
         except Exception as exc:
             error = _classified(exc, temporal, options)
         waited = time.monotonic() - started
@@ -213,6 +214,25 @@ async def connect_temporal(
         )
         await asyncio.sleep(pause)
         delay = min(delay * 2, MAX_DELAY)
+
+
+async def _attempt(
+    temporal: TemporalSettings,
+    options: ConnectionOptions,
+    converter: DataConverter,
+    runtime: Runtime | None,
+) -> Client:
+    client = await Client.connect(
+        temporal.address,
+        namespace=temporal.namespace,
+        data_converter=converter,
+        runtime=runtime,
+        tls=options.tls,
+        api_key=options.api_key,
+        connect_timeout=ATTEMPT_TIMEOUT,
+    )
+    await _check_namespace(client, temporal)
+    return client
 
 
 async def _check_namespace(client: Client, temporal: TemporalSettings) -> None:
@@ -236,16 +256,50 @@ async def _check_namespace(client: Client, temporal: TemporalSettings) -> None:
         raise
 
 
-# What the SDK's errors say when the server (or something in front of it) answered and refused;
-# anything else (refused connection, DNS failure, timeout, unavailable) may pass.
-_REFUSALS = (
-    "certificate",
-    "tls",
-    "handshake",
-    "unauthenticated",
-    "permission denied",
-    "permissiondenied",
-    "unauthorized",
+# What the SDK's connect errors say (temporalio 1.35: a bare RuntimeError whose text is the Rust
+# client's; surveyed against the dev server behind an nginx TLS proxy). A refusal is recognised
+# by these markers and explained in words; everything else (refused TCP, DNS lookup, timeouts,
+# "transport error", "connection closed") may pass, and is retried. The markers are the
+# rustls/tonic/gRPC names, stable across releases; an unknown message is treated as passing, so
+# the worst a new SDK wording can do is make the worker wait connect_wait_seconds before it says
+# the same thing.
+_REFUSALS: tuple[tuple[str, str], ...] = (
+    (
+        "unknownissuer",
+        "the server's certificate is not signed by a CA this worker trusts "
+        "(temporal.tls.server_ca_cert_path)",
+    ),
+    (
+        "notvalidforname",
+        "the server's certificate is not valid for the name dialled "
+        "(the address's host, or temporal.tls.server_name)",
+    ),
+    ("invalidcertificate", "the server's certificate was refused"),
+    (
+        "invalidcontenttype",
+        "the server does not speak TLS (remove [temporal.tls], or use its TLS port)",
+    ),
+    (
+        "certificaterequired",
+        "the server requires a client certificate (mutual TLS: "
+        "temporal.tls.client_cert_path and client_key_path)",
+    ),
+    (
+        "alertreceived(handshakefailure)",
+        "the TLS handshake was refused (a client certificate required?)",
+    ),
+    ("unknownca", "the server does not trust this worker's client certificate"),
+    ("badcertificate", "the server refused this worker's client certificate"),
+    ("certificateexpired", "the server says a certificate has expired"),
+    ("received fatal alert", "the server refused the TLS handshake"),
+    ("alertreceived", "the server refused the TLS handshake"),
+    ("inconsistentkeys", "the client key does not belong to the client certificate"),
+    ("nocertificatespresented", "the client certificate file holds no certificate"),
+    ("privatekeyparseerror", "the client key file holds no usable key"),
+    ("h2notnegotiated", "the endpoint did not negotiate HTTP/2 (a TLS proxy without ALPN h2?)"),
+    ("code: unauthenticated", "the server refused the credentials (the API key or certificate)"),
+    ("code: permissiondenied", "the credentials are not allowed in this namespace"),
+    ("code: unimplemented", "the endpoint is not a Temporal frontend (HTTP 404)"),
 )
 
 
@@ -253,19 +307,45 @@ def _classified(
     exc: BaseException, temporal: TemporalSettings, options: ConnectionOptions
 ) -> TemporalRefused | TemporalUnreachable:
     secrets = [options.api_key] if options.api_key else []
-    reason = redact(str(exc) or type(exc).__name__, secrets)
+    raw = one_line(redact(str(exc) or type(exc).__name__, secrets), 400)
     where = f"Temporal at {temporal.address} (namespace {temporal.namespace})"
     if isinstance(exc, RPCError) and exc.status in (
         RPCStatusCode.UNAUTHENTICATED,
         RPCStatusCode.PERMISSION_DENIED,
     ):
-        return TemporalRefused(f"{where} refused the credentials: {reason}")
-    if any(word in reason.lower() for word in _REFUSALS):
-        return TemporalRefused(f"{where} refused the connection: {reason}{_tls_hint(temporal)}")
-    return TemporalUnreachable(f"cannot reach {where}: {reason}")
+        return TemporalRefused(f"{where} refused the credentials: {raw}")
+    squeezed = _squeezed(raw)
+    for marker, meaning in _REFUSALS:
+        if _squeezed(marker) in squeezed:
+            return TemporalRefused(f"{where} refused the connection: {meaning} [{raw}]")
+    return TemporalUnreachable(f"cannot reach {where}: {_plain(raw)}{_tls_hint(temporal, raw)}")
 
 
-def _tls_hint(temporal: TemporalSettings) -> str:
-    if not temporal.uses_tls:
+def _plain(raw: str) -> str:
+    """The Rust client's error in words first, its text after: the first is for the on-call
+    engineer, the second for the search engine."""
+    squeezed = _squeezed(raw)
+    for marker, words in (
+        ("ConnectionRefused", "connection refused"),
+        ("dns error", "the name does not resolve"),
+        ("TimedOut", "timed out"),
+        ("Elapsed(", "timed out"),
+    ):
+        if _squeezed(marker) in squeezed:
+            return f"{words} [{raw}]"
+    return raw
+
+
+def _squeezed(text: str) -> str:
+    """Lower case without spaces: "code: Unauthenticated" and "CertificateRequired" match
+    however the client spaces or capitalises them."""
+    return "".join(text.lower().split())
+
+
+def _tls_hint(temporal: TemporalSettings, raw: str) -> str:
+    """A plaintext client at a TLS port only ever sees the connection closed: say what may be
+    missing rather than let it wait in silence."""
+    closed = any(w in raw.lower() for w in ("connection closed", "broken pipe", "transport error"))
+    if closed and not temporal.uses_tls:
         return " (no [temporal.tls] in the config: does the server require TLS?)"
     return ""
