@@ -307,7 +307,9 @@ def _classified(
     exc: BaseException, temporal: TemporalSettings, options: ConnectionOptions
 ) -> TemporalRefused | TemporalUnreachable:
     secrets = [options.api_key] if options.api_key else []
-    raw = one_line(redact(str(exc) or type(exc).__name__, secrets), 400)
+    text = redact(str(exc) or type(exc).__name__, secrets)
+    # A gRPC status's header dump (a proxy's name, the date) says nothing an operator needs.
+    raw = one_line(text.split(", metadata: MetadataMap")[0], 400)
     where = f"Temporal at {temporal.address} (namespace {temporal.namespace})"
     if isinstance(exc, RPCError) and exc.status in (
         RPCStatusCode.UNAUTHENTICATED,

@@ -14,10 +14,7 @@ The real production worker (a subprocess of the console script) against real dev
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,88 +24,7 @@ import pytest
 from genesis.lab.ports import free_port
 from genesis.lab.temporal_dev import TemporalDevServer
 from tests.support import require, venv_bin
-
-POLLING = "running on task queue"
-RETRYING = "trying again in"
-
-
-def site_config(tmp_path: Path, address: str, task_queue: str, **temporal: object) -> Path:
-    # A site of its own: the monitor's id is per site, and the session's dev server keeps the
-    # monitors of earlier tests running.
-    site = f"start-{task_queue}"
-    extra = "".join(f"{key} = {value!r}\n" for key, value in temporal.items())
-    path = tmp_path / "worker.toml"
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            [temporal]
-            address = "{address}"
-            task_queue = "{task_queue}"
-            """
-        )
-        + extra.replace("'", '"')
-        + textwrap.dedent(
-            f"""
-            [site]
-            name = "{site}"
-            primary_ip = "192.0.2.10"
-            backup_ip = "192.0.2.20"
-
-            [dns]
-            provider = "digitalocean"
-            [[dns.records]]
-            domain = "www.example.test"
-            [dns.digitalocean]
-            api_token_env = "START_LAB_DO_TOKEN"
-            base_url = "http://127.0.0.1:9"
-
-            [propagation]
-            nameservers = ["127.0.0.1:9"]
-
-            [[checks]]
-            name = "api"
-            check_type = "tcp"
-            target = "127.0.0.1:9"
-            interval_seconds = 30
-            """
-        )
-    )
-    return path
-
-
-class Worker:
-    """The worker subprocess, its stderr in a file the test reads while it runs."""
-
-    def __init__(self, config: Path, log: Path) -> None:
-        cli = require(venv_bin("genesis-failover"), "the genesis-failover console script")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
-        env["START_LAB_DO_TOKEN"] = "dop_v1_test_token"
-        self.log_path = log
-        with open(log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [cli, "-c", str(config), "worker"],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for(self, text: str, within: float) -> None:
-        deadline = time.monotonic() + within
-        while text not in self.log():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"worker exited {self.proc.returncode}:\n{self.log()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {text!r} after {within} s:\n{self.log()}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+from tests.worker_cli import POLLING, RETRYING, Worker, run_cli, site_config
 
 
 @pytest.fixture
@@ -183,25 +99,16 @@ def test_an_unknown_namespace_is_refused_at_once_with_the_fix(
     assert elapsed < 15, f"took {elapsed:.1f} s to refuse"
 
 
-def test_validate_checks_the_tls_files_before_anything_runs(tmp_path: Path) -> None:
-    cli = require(venv_bin("genesis-failover"), "the genesis-failover console script")
-    config = site_config(tmp_path, "127.0.0.1:7233", "tq")
+def test_validate_and_worker_check_the_tls_files_before_anything_runs(tmp_path: Path) -> None:
     missing = tmp_path / "tls" / "ca.pem"
-    config.write_text(
-        config.read_text().replace(
-            "[site]", f'[temporal.tls]\nserver_ca_cert_path = "{missing}"\n\n[site]'
-        )
+    config = site_config(
+        tmp_path, "127.0.0.1:7233", "tq", tls={"server_ca_cert_path": str(missing)}
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
-    env["START_LAB_DO_TOKEN"] = "dop_v1_test_token"
     for command in ("validate", "worker"):
-        result = subprocess.run(
-            [cli, "-c", str(config), command], env=env, capture_output=True, text=True, timeout=60
-        )
+        result = run_cli(config, command)
         assert result.returncode == 2, (command, result.stderr)
-        assert "temporal.tls.server_ca_cert_path" in result.stderr and str(missing) in (
-            result.stderr
-        )
+        assert "temporal.tls.server_ca_cert_path" in result.stderr
+        assert str(missing) in result.stderr
 
 
 def test_a_worker_whose_config_changes_the_running_plan_says_what_it_changes(

@@ -1,0 +1,142 @@
+"""The production worker (`genesis-failover -c FILE worker`) as a subprocess, with a minimal
+site of its own, for tests about how it starts and stops (connection, TLS, API keys).
+
+    config = site_config(tmp_path, address, task_queue, connect_wait_seconds=5)
+    worker = Worker(config, tmp_path / "worker.log", env={"EXTRA": "..."})
+    worker.wait_for(POLLING, within=30)
+
+The site's DNS API and probe targets are addresses nothing listens on (127.0.0.1:9): these tests
+are about Temporal, and the monitor's probes failing is of no consequence to them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import textwrap
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from tests.support import require, venv_bin
+
+POLLING = "running on task queue"
+RETRYING = "trying again in"
+
+
+def site_config(
+    tmp_path: Path,
+    address: str,
+    task_queue: str,
+    *,
+    tls: Mapping[str, str] | None = None,
+    **temporal: object,
+) -> Path:
+    """``temporal``: more ``[temporal]`` keys (strings and numbers); ``tls``: a
+    ``[temporal.tls]`` table ({} for TLS with the system's roots)."""
+    # A site of its own: the monitor's id is per site, and the session's dev server keeps the
+    # monitors of earlier tests running.
+    site = f"start-{task_queue}"
+    extra = "".join(f"{key} = {value!r}\n" for key, value in temporal.items())
+    path = tmp_path / "worker.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            [temporal]
+            address = "{address}"
+            task_queue = "{task_queue}"
+            """
+        )
+        + extra.replace("'", '"')
+        + (
+            "[temporal.tls]\n" + "".join(f'{k} = "{v}"\n' for k, v in tls.items())
+            if tls is not None
+            else ""
+        )
+        + textwrap.dedent(
+            f"""
+            [site]
+            name = "{site}"
+            primary_ip = "192.0.2.10"
+            backup_ip = "192.0.2.20"
+
+            [dns]
+            provider = "digitalocean"
+            [[dns.records]]
+            domain = "www.example.test"
+            [dns.digitalocean]
+            api_token_env = "START_LAB_DO_TOKEN"
+            base_url = "http://127.0.0.1:9"
+
+            [propagation]
+            nameservers = ["127.0.0.1:9"]
+
+            [[checks]]
+            name = "api"
+            check_type = "tcp"
+            target = "127.0.0.1:9"
+            interval_seconds = 30
+            """
+        )
+    )
+    return path
+
+
+class Worker:
+    """The worker subprocess, its stderr in a file the test reads while it runs."""
+
+    def __init__(
+        self, config: Path, log: Path, env: Mapping[str, str] | None = None, command: str = "worker"
+    ) -> None:
+        cli = require(venv_bin("genesis-failover"), "the genesis-failover console script")
+        self.env = worker_env(env)
+        self.log_path = log
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [cli, "-c", str(config), command],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, text: str, within: float) -> None:
+        deadline = time.monotonic() + within
+        while text not in self.log():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker exited {self.proc.returncode}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {text!r} after {within} s:\n{self.log()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+
+def worker_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without the operator's TEMPORAL_* settings (they would
+    override the test's config), with the site's DNS token and ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
+    env["START_LAB_DO_TOKEN"] = "dop_v1_test_token"
+    env.update(extra or {})
+    return env
+
+
+def run_cli(
+    config: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """A one-shot command (validate, status, ...) with ``worker_env``; its CompletedProcess."""
+    cli = require(venv_bin("genesis-failover"), "the genesis-failover console script")
+    return subprocess.run(
+        [cli, "-c", str(config), *args],
+        env=worker_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
