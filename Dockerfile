@@ -7,7 +7,8 @@
 #
 # Two stages: the build stage makes a virtualenv with the locked dependencies and the package;
 # the runtime stage copies only that virtualenv onto the same slim Python (no compiler, no pip
-# cache, no sources beyond the installed package). docs/deploy.md says how it is run.
+# cache, no sources beyond the installed package). docs/deploy.md says how it is run. Needs
+# BuildKit (COPY --chmod), Docker's default builder since 23.0.
 
 # Same Python minor as CI (3.11) and the same Debian release as the machine the tests run on.
 FROM python:3.11.15-slim-bookworm AS build

@@ -231,9 +231,11 @@ def test_the_worker_stops_after_its_drain_and_is_healthy_after_connect_wait() ->
 
 def test_the_setup_creates_the_workers_namespace() -> None:
     source, _ = worker_config_mount()
+    # The file as written (load_config would apply this machine's TEMPORAL_* variables).
+    temporal = tomllib.loads(source.read_text())["temporal"]
     setup = services()["temporal-setup"]
-    assert environment(setup)["TEMPORAL_NAMESPACE"] == load_config(source).temporal.namespace
-    assert environment(setup)["TEMPORAL_ADDRESS"] == load_config(source).temporal.address
+    assert environment(setup)["TEMPORAL_NAMESPACE"] == temporal["namespace"]
+    assert environment(setup)["TEMPORAL_ADDRESS"] == temporal["address"]
     assert "./deploy/compose/temporal-setup.sh:/setup/temporal-setup.sh:ro" in setup["volumes"]
     assert setup["entrypoint"] == ["/bin/sh", "/setup/temporal-setup.sh"]
 
