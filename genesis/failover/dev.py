@@ -151,10 +151,16 @@ async def run_dev(
                 ui_codec_endpoint=codec.url if codec else None,
             ).start()
             temporal_address = server.address
+            # The embedded server speaks plaintext and takes no API key: a production file's
+            # [temporal.tls] and api_key_env are for the cluster it names, not for this one.
+            own: dict[str, object] = {"tls": None, "api_key_env": None}
         else:
             await register_search_attributes_on(temporal_address, config.temporal.namespace)
+            own = {}
         config = config.model_copy(
-            update={"temporal": config.temporal.model_copy(update={"address": temporal_address})}
+            update={
+                "temporal": config.temporal.model_copy(update={"address": temporal_address, **own})
+            }
         )
         if lab:
             the_lab = Lab(config, data_dir / "lab")

