@@ -7,6 +7,7 @@ the non-secret plan.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -235,13 +236,19 @@ async def run_worker(
     """The production path: hooks imported from the config, secrets from the environment."""
     clients = build_site_clients(config, os.environ)
     try:
-        client = await connect_temporal(
-            config.temporal,
-            clients.connection,
-            runtime=metrics_runtime(config.metrics, site=config.site.name),
-            converter=clients.converter,
-            wait_seconds=config.temporal.connect_wait_seconds,
+        client = await _unless_stopped(
+            connect_temporal(
+                config.temporal,
+                clients.connection,
+                runtime=metrics_runtime(config.metrics, site=config.site.name),
+                converter=clients.converter,
+                wait_seconds=config.temporal.connect_wait_seconds,
+            ),
+            stop,
         )
+        if client is None:
+            log.info("stopped before Temporal answered: nothing was running")
+            return
         await serve(
             client,
             build_monitor_plan(config, clients.hooks),
@@ -255,6 +262,23 @@ async def run_worker(
         )
     finally:
         await clients.aclose()
+
+
+async def _unless_stopped(
+    connecting: Coroutine[Any, Any, Client], stop: asyncio.Event
+) -> Client | None:
+    """The client, or None when ``stop`` is set first: a SIGTERM while the worker waits for a
+    server that is down must end the wait, not run into the process manager's SIGKILL."""
+    connect = asyncio.ensure_future(connecting)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({connect, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if connect.done():
+        return connect.result()
+    connect.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await connect
+    return None
 
 
 async def _when_started(

@@ -163,3 +163,21 @@ def test_dev_runs_a_production_file_against_its_own_plaintext_server(
         assert "Ctrl-C stops everything" in banner, banner
     finally:
         assert interrupt(proc) == 0
+
+
+def test_sigterm_ends_the_wait_for_an_unreachable_server_at_once(
+    tmp_path: Path, task_queue: str, workers: list[Worker]
+) -> None:
+    """`docker compose stop` or `systemctl stop` during a Temporal outage: the worker must not
+    keep waiting out connect_wait_seconds until the process manager's SIGKILL."""
+    address = f"127.0.0.1:{free_port('127.0.0.1')}"
+    worker = Worker(
+        site_config(tmp_path, address, task_queue, connect_wait_seconds=120), tmp_path / "w.log"
+    )
+    workers.append(worker)
+    worker.wait_for(RETRYING, within=20)
+    stopped = time.monotonic()
+    worker.proc.send_signal(signal.SIGTERM)
+    assert worker.proc.wait(timeout=60) == 0, worker.log()
+    assert time.monotonic() - stopped < 5
+    assert "stopped before Temporal answered" in worker.log()
