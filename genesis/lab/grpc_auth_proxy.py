@@ -32,19 +32,13 @@ no log: the access log records only which key matched, and no key ever reaches t
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
-from genesis.lab._proc import die_with_parent
-from genesis.lab.ports import free_port
+# find_nginx: re-exported, the tests import it from here.
+from genesis.lab.nginx import NginxLab, find_nginx
 
 __all__ = [
     "DENIED_KEY",
@@ -56,7 +50,6 @@ __all__ = [
     "find_nginx",
 ]
 
-_STOP_GRACE_SECONDS = 5.0
 # What the proxy says (grpc-message; no key in it, right or wrong).
 REFUSAL_MESSAGE = "Request unauthenticated: API key missing or not valid"
 DENIAL_MESSAGE = "Request unauthorized."  # Temporal's authorizer, for PERMISSION_DENIED
@@ -89,15 +82,6 @@ class ProxiedCall:
         return self.key == RIGHT_KEY
 
 
-def find_nginx() -> str | None:
-    """Path of the ``nginx`` binary, or None when it is not installed."""
-    found = shutil.which("nginx")
-    if found:
-        return found
-    candidate = "/usr/sbin/nginx"
-    return candidate if os.access(candidate, os.X_OK) else None
-
-
 def nginx_version(nginx: str) -> tuple[int, ...]:
     """``nginx -v`` prints ``nginx version: nginx/1.22.1`` on stderr."""
     done = subprocess.run([nginx, "-v"], capture_output=True, text=True, timeout=10, check=False)
@@ -126,13 +110,17 @@ def _bucket_size(key_length: int) -> int:
     return size
 
 
-class GrpcAuthProxy:
-    """One ``nginx`` master (foreground, one worker) with its own config and logs in ``workdir``.
+class GrpcAuthProxy(NginxLab):
+    """An HTTP/2 TLS endpoint on ``ip:port`` checking API keys (an nginx lab, see NginxLab).
 
     ``upstream``: the plaintext gRPC server ("127.0.0.1:7233"). ``api_key``: the one key it lets
     through. ``denied_key``: a key it knows but that may not use the namespace.
     ``cert_file``/``key_file``: the server's PEM chain and key (a CA made in the test).
     """
+
+    error_class = GrpcAuthProxyError
+    # Created 0600 before the key is written into it: the keys are in the config.
+    _config_mode = 0o600
 
     def __init__(
         self,
@@ -157,28 +145,15 @@ class GrpcAuthProxy:
                 )
         if denied_key == api_key:
             raise GrpcAuthProxyError("the proxy's denied_key must differ from its api_key")
-        self.workdir = Path(workdir).resolve()
+        super().__init__(workdir, ip=ip, port=port, nginx=nginx, start_timeout=start_timeout)
         self.upstream = upstream
         self._api_key = api_key
         self._denied_key = denied_key
         self.cert_file = Path(cert_file).resolve()
         self.key_file = Path(key_file).resolve()
-        self.ip = ip
-        self.port = port or free_port(ip)
-        self.start_timeout = start_timeout
-        self._nginx = nginx
-        self.proc: subprocess.Popen[bytes] | None = None
 
     def __repr__(self) -> str:  # a failing test's repr must not show the key
         return f"GrpcAuthProxy({self.address} -> {self.upstream})"
-
-    @property
-    def address(self) -> str:
-        return f"{self.ip}:{self.port}"
-
-    @property
-    def error_log(self) -> Path:
-        return self.workdir / "error.log"
 
     @property
     def access_log(self) -> Path:
@@ -262,95 +237,14 @@ class GrpcAuthProxy:
             *(f"    {line}" for line in server),
             "}",
         ]
-        lines = [
-            "daemon off;",
-            "worker_processes 1;",
-            f"pid {w / 'nginx.pid'};",
-            # notice, not info/debug: nothing at this level prints request headers.
-            f"error_log {self.error_log} notice;",
-            "events { worker_connections 256; }",
-            "http {",
-            *(f"    {line}" for line in http),
-            "}",
-            "",
-        ]
-        return "\n".join(lines)
+        # notice, not info/debug: nothing at this level prints request headers.
+        return self._nginx_conf("http", http, error_level="notice")
 
-    def start(self) -> GrpcAuthProxy:
-        if self.proc is not None:
-            raise GrpcAuthProxyError("proxy already started")
-        nginx = self._nginx or find_nginx()
-        if not nginx:
-            raise GrpcAuthProxyError("nginx not installed: install Debian/Ubuntu package 'nginx'")
-        for path in (self.cert_file, self.key_file):
-            if not path.is_file():
-                raise GrpcAuthProxyError(f"proxy TLS file {path} does not exist")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        conf = self.workdir / "nginx.conf"
-        # Created 0600 before the key is written into it, not chmod-ed after.
-        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(self.config_text(nginx_version(nginx)))
-        log = open(self.workdir / "nginx.out", "ab")  # noqa: SIM115 - handed to the child
-        try:
-            # -p: relative paths under workdir; -e: the log nginx writes before it has read the
-            # config (its compiled-in /var/log/nginx may not be ours to write).
-            self.proc = subprocess.Popen(
-                [nginx, "-p", str(self.workdir), "-c", str(conf), "-e", str(self.error_log)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
-        finally:
-            log.close()
-        try:
-            self._wait_listening()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def _render_config(self, nginx: str) -> str:
+        return self.config_text(nginx_version(nginx))
 
-    def _wait_listening(self) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise GrpcAuthProxyError(
-                    f"nginx for {self.address} exited with {self.proc.returncode}; "
-                    f"log tail:\n{self.log_tail()}"
-                )
-            try:
-                with socket.create_connection((self.ip, self.port), timeout=0.2):
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise GrpcAuthProxyError(
-                    f"nginx did not listen on {self.address} within {self.start_timeout} s; "
-                    f"log tail:\n{self.log_tail()}"
-                )
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        """SIGTERM the master's process group, SIGKILL after 5 s. Safe to call twice."""
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(_STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+    def _required_files(self) -> list[Path]:
+        return [self.cert_file, self.key_file]
 
     def calls(self) -> list[ProxiedCall]:
         """The calls nginx has finished so far (a long poll appears when it returns)."""
@@ -364,22 +258,3 @@ class GrpcAuthProxy:
             method, status, grpc_status, key, namespace = parts
             found.append(ProxiedCall(method, int(status), grpc_status, key, namespace))
         return found
-
-    def log_tail(self, lines: int = 15) -> str:
-        texts: list[str] = []
-        for name in ("nginx.out", "error.log"):
-            path = self.workdir / name
-            if path.exists():
-                texts += path.read_text(errors="replace").splitlines()
-        return "\n".join(texts[-lines:])
-
-    def __enter__(self) -> GrpcAuthProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

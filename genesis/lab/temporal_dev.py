@@ -6,9 +6,7 @@ file keeps workflows across restarts. Stopped by PID.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +14,7 @@ import time
 from pathlib import Path
 
 from genesis.failover.attributes import SEARCH_ATTRIBUTES
-from genesis.lab._proc import die_with_parent
+from genesis.lab._proc import die_with_parent, stop_process_group
 from genesis.lab.ports import free_port
 
 # The dev server's default (20) adds ~50 ms to every workflow task; 1000 halves a short
@@ -165,17 +163,8 @@ class TemporalDevServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        if proc is not None:
+            stop_process_group(proc, timeout)
 
     def __enter__(self) -> TemporalDevServer:
         return self.start()

@@ -25,23 +25,17 @@ Usage::
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
 import subprocess
-import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from types import TracebackType
 
-from genesis.lab._proc import die_with_parent
-from genesis.lab.ports import free_port
+# find_nginx: re-exported, the tests import it from here.
+from genesis.lab.nginx import NginxLab, find_nginx
 
 __all__ = ["DEFAULT_PROTOCOLS", "TlsProxy", "TlsProxyError", "find_nginx", "find_stream_module"]
 
 DEFAULT_PROTOCOLS = ("TLSv1.2", "TLSv1.3")
 
-_STOP_GRACE_SECONDS = 5.0
 _STREAM_MODULE_PATHS = (
     "/usr/lib/nginx/modules/ngx_stream_module.so",  # Debian/Ubuntu libnginx-mod-stream
     "/usr/lib64/nginx/modules/ngx_stream_module.so",  # Fedora/RHEL nginx-mod-stream
@@ -50,15 +44,6 @@ _STREAM_MODULE_PATHS = (
 
 class TlsProxyError(RuntimeError):
     """The proxy could not start (nginx or its stream module missing, bad config, no listener)."""
-
-
-def find_nginx() -> str | None:
-    """Path of the ``nginx`` binary, or None when it is not installed."""
-    found = shutil.which("nginx")
-    if found:
-        return found
-    candidate = "/usr/sbin/nginx"
-    return candidate if os.access(candidate, os.X_OK) else None
 
 
 def find_stream_module() -> str | None:
@@ -72,8 +57,8 @@ def _stream_is_built_in(nginx: str) -> bool:
     return "--with-stream " in done.stderr + " "
 
 
-class TlsProxy:
-    """One ``nginx`` master (foreground, one worker) with its own config and logs in ``workdir``.
+class TlsProxy(NginxLab):
+    """A TLS endpoint on ``ip:port`` forwarding to ``upstream`` (an nginx lab, see NginxLab).
 
     ``cert_file``/``key_file``: the server's PEM chain and key. ``client_ca_file``: when given, a
     client must present a certificate that chains to it (mutual TLS), else the handshake fails.
@@ -82,6 +67,8 @@ class TlsProxy:
     be lost in the connection's reset (it then sees only "connection closed"); ``("TLSv1.2",)``
     makes the refusal a handshake error every time.
     """
+
+    error_class = TlsProxyError
 
     def __init__(
         self,
@@ -97,32 +84,18 @@ class TlsProxy:
         nginx: str | None = None,
         start_timeout: float = 5.0,
     ) -> None:
-        self.workdir = Path(workdir).resolve()
+        super().__init__(workdir, ip=ip, port=port, nginx=nginx, start_timeout=start_timeout)
         self.upstream = upstream
         self.cert_file = Path(cert_file).resolve()
         self.key_file = Path(key_file).resolve()
         self.client_ca_file = Path(client_ca_file).resolve() if client_ca_file else None
         self.protocols = tuple(protocols)
-        self.ip = ip
-        self.port = port or free_port(ip)
-        self.start_timeout = start_timeout
-        self._nginx = nginx
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def address(self) -> str:
-        return f"{self.ip}:{self.port}"
 
     @property
     def mutual(self) -> bool:
         return self.client_ca_file is not None
 
-    @property
-    def error_log(self) -> Path:
-        return self.workdir / "error.log"
-
     def config_text(self, stream_module: str | None) -> str:
-        w = self.workdir
         server = [
             f"listen {self.ip}:{self.port} ssl;",
             f"ssl_certificate {self.cert_file};",
@@ -149,120 +122,25 @@ class TlsProxy:
             # said here so nobody lowers it below a poll.
             "proxy_timeout 10m;",
         ]
-        lines = [
-            "daemon off;",
-            "worker_processes 1;",
-            f"pid {w / 'nginx.pid'};",
-            f"error_log {self.error_log} info;",
-            *([f"load_module {stream_module};"] if stream_module else []),
-            "events { worker_connections 256; }",
-            "stream {",
-            "    log_format lab '$remote_addr $status $session_time $ssl_protocol "
+        stream = [
+            "log_format lab '$remote_addr $status $session_time $ssl_protocol "
             "alpn=$ssl_alpn_protocol client_verify=$ssl_client_verify';",
-            f"    access_log {w / 'access.log'} lab;",
-            "    server {",
-            *(f"        {line}" for line in server),
-            "    }",
+            f"access_log {self.workdir / 'access.log'} lab;",
+            "server {",
+            *(f"    {line}" for line in server),
             "}",
-            "",
         ]
-        return "\n".join(lines)
+        modules = [stream_module] if stream_module else []
+        return self._nginx_conf("stream", stream, error_level="info", modules=modules)
 
-    def start(self) -> TlsProxy:
-        if self.proc is not None:
-            raise TlsProxyError("proxy already started")
-        nginx = self._nginx or find_nginx()
-        if not nginx:
-            raise TlsProxyError("nginx not installed: install Debian/Ubuntu package 'nginx'")
+    def _render_config(self, nginx: str) -> str:
         module = find_stream_module()
         if module is None and not _stream_is_built_in(nginx):
             raise TlsProxyError(
                 "nginx's stream module is not installed: install Debian/Ubuntu package "
                 "'libnginx-mod-stream'"
             )
-        for path in (self.cert_file, self.key_file, self.client_ca_file):
-            if path is not None and not path.is_file():
-                raise TlsProxyError(f"TLS proxy file {path} does not exist")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        conf = self.workdir / "nginx.conf"
-        conf.write_text(self.config_text(module))
-        log = open(self.workdir / "nginx.out", "ab")  # noqa: SIM115 - handed to the child
-        try:
-            # -p: relative paths and temp dirs under workdir; -e: the log nginx writes before it
-            # has read the config (its compiled-in /var/log/nginx may not be ours to write).
-            self.proc = subprocess.Popen(
-                [nginx, "-p", str(self.workdir), "-c", str(conf), "-e", str(self.error_log)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
-        finally:
-            log.close()
-        try:
-            self._wait_listening()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        return self.config_text(module)
 
-    def _wait_listening(self) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise TlsProxyError(
-                    f"nginx for {self.address} exited with {self.proc.returncode}; "
-                    f"log tail:\n{self.log_tail()}"
-                )
-            try:
-                with socket.create_connection((self.ip, self.port), timeout=0.2):
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise TlsProxyError(
-                    f"nginx did not listen on {self.address} within {self.start_timeout} s; "
-                    f"log tail:\n{self.log_tail()}"
-                )
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        """SIGTERM the master's process group (nginx's fast shutdown: open connections are cut,
-        as when a server dies), SIGKILL after 5 s. Safe to call twice."""
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(_STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self, lines: int = 15) -> str:
-        texts = []
-        for name in ("nginx.out", "error.log"):
-            path = self.workdir / name
-            if path.exists():
-                texts += path.read_text(errors="replace").splitlines()
-        return "\n".join(texts[-lines:])
-
-    def __enter__(self) -> TlsProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _required_files(self) -> Iterable[Path]:
+        return [p for p in (self.cert_file, self.key_file, self.client_ca_file) if p is not None]
