@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from genesis.lab.temporal_dev import TemporalDevServer
 from tests.support import require, venv_bin
+from tests.worker_cli import Worker
 from worker.attributes import register_search_attributes
 
 # The DNS provider harnesses (each provider's server, seeded and read out of band) are fixtures
@@ -61,3 +62,12 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporalDev
 @pytest.fixture(scope="session")
 async def dev_client(dev_server: TemporalDevServer) -> Client:
     return await Client.connect(dev_server.address, data_converter=pydantic_data_converter)
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    """Production worker subprocesses (tests/worker_cli.py) a test starts: SIGKILLed after it."""
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.stop()

@@ -37,7 +37,7 @@ def site_config(
     ``[temporal.tls]`` table ({} for TLS with the system's roots)."""
     # A site of its own: the monitor's id is per site, and the session's dev server keeps the
     # monitors of earlier tests running.
-    site = f"start-{task_queue}"
+    site = site_name(task_queue)
     extra = "".join(f"{key} = {value!r}\n" for key, value in temporal.items())
     path = tmp_path / "worker.toml"
     path.write_text(
@@ -87,12 +87,19 @@ class Worker:
     """The worker subprocess, its stderr in a file the test reads while it runs."""
 
     def __init__(
-        self, config: Path, log: Path, env: Mapping[str, str] | None = None, command: str = "worker"
+        self,
+        config: Path,
+        log: Path | None = None,
+        env: Mapping[str, str | None] | None = None,
+        command: str = "worker",
     ) -> None:
+        """``log``: where its output goes (the config's name with .log); ``env``: see
+        ``worker_env``."""
         cli = require(venv_bin("genesis-failover"), "the genesis-failover console script")
         self.env = worker_env(env)
-        self.log_path = log
-        with open(log, "wb") as out:
+        self.log_path = log or config.with_suffix(".log")
+        self.started = time.monotonic()
+        with open(self.log_path, "wb") as out:
             self.proc = subprocess.Popen(
                 [cli, "-c", str(config), command],
                 stdin=subprocess.DEVNULL,
@@ -119,17 +126,41 @@ class Worker:
             self.proc.wait()
 
 
-def worker_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def refused_at_once(worker: Worker, *, within: float = 15) -> str:
+    """The worker's log once it has exited 1 without waiting (no "trying again", well inside
+    any connect_wait_seconds): a server's refusal is not retried. No traceback either."""
+    code = worker.proc.wait(timeout=120)
+    elapsed = time.monotonic() - worker.started
+    log = worker.log()
+    assert code == 1, log
+    assert RETRYING not in log, log
+    assert elapsed < within, f"took {elapsed:.1f} s to refuse"
+    assert "Traceback" not in log, log
+    return log
+
+
+def worker_env(extra: Mapping[str, str | None] | None = None) -> dict[str, str]:
     """This process's environment without the operator's TEMPORAL_* settings (they would
-    override the test's config), with the site's DNS token and ``extra``."""
+    override the test's config), with the site's DNS token and ``extra`` (a None value: that
+    variable unset)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
     env["START_LAB_DO_TOKEN"] = "dop_v1_test_token"
-    env.update(extra or {})
+    for name, value in (extra or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     return env
 
 
+def site_name(task_queue: str) -> str:
+    """The site ``site_config`` writes for ``task_queue``: its monitor is
+    ``failover-monitor-<site>``."""
+    return f"start-{task_queue}"
+
+
 def run_cli(
-    config: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
+    config: Path, *args: str, env: Mapping[str, str | None] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """A one-shot command (validate, status, ...) with ``worker_env``; its CompletedProcess."""
     cli = require(venv_bin("genesis-failover"), "the genesis-failover console script")

@@ -19,11 +19,11 @@ The failure stories:
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import signal
 import subprocess
 import time
+import tomllib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,13 +33,13 @@ import pytest
 import trustme
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from genesis.failover.config import monitor_workflow_id
 from genesis.lab.grpc_auth_proxy import DENIED_KEY, NO_KEY, GrpcAuthProxy, find_nginx
 from genesis.lab.temporal_dev import TemporalDevServer
-from tests.support import require, venv_bin, write_toml
+from tests.support import require
+from tests.worker_cli import POLLING, Worker, refused_at_once, run_cli, site_config
 
 KEY_ENV = "GENESIS_TEST_TEMPORAL_API_KEY"
-POLLING = "running on task queue"
-RETRYING = "trying again in"
 # Long enough that a worker which wrongly retried a refused key would be caught by the timing
 # assertion; a refusal must come in the time a Python process needs to start (a few seconds).
 CONNECT_WAIT_SECONDS = 60
@@ -99,93 +99,26 @@ def new_key() -> str:
     return f"tmprl-test-{secrets.token_urlsafe(40)}"
 
 
-def site_config(tmp_path: Path, address: str, ca: Path) -> Path:
-    """A minimal site whose worker reaches Temporal only through the proxy, with the key from
-    ``KEY_ENV`` and the test CA; its own site and task queue on the shared dev server."""
-    site = f"apikey-{uuid.uuid4().hex[:10]}"
-    config: dict[str, object] = {
-        "temporal": {
-            "address": address,
-            "task_queue": f"tq-{site}",
-            "api_key_env": KEY_ENV,
-            "connect_wait_seconds": CONNECT_WAIT_SECONDS,
-            "tls": {"server_ca_cert_path": str(ca)},
-        },
-        "site": {"name": site, "primary_ip": "192.0.2.10", "backup_ip": "192.0.2.20"},
-        "dns": {
-            "provider": "digitalocean",
-            "records": [{"domain": "www.example.test"}],
-            "digitalocean": {
-                "api_token_env": "API_KEY_LAB_DO_TOKEN",
-                "base_url": "http://127.0.0.1:9",
-            },
-        },
-        "propagation": {"nameservers": ["127.0.0.1:9"]},
-        "checks": [
-            {"name": "api", "check_type": "tcp", "target": "127.0.0.1:9", "interval_seconds": 30}
-        ],
-    }
-    return write_toml(config, tmp_path / f"{site}.toml")
+def key_site(tmp_path: Path, address: str, ca: Path) -> Path:
+    """A minimal site (tests/worker_cli.py) whose worker reaches Temporal only through
+    ``address``, with the key from ``KEY_ENV`` and the test CA; its own site and task queue."""
+    return site_config(
+        tmp_path,
+        address,
+        f"tq-apikey-{uuid.uuid4().hex[:10]}",
+        api_key_env=KEY_ENV,
+        connect_wait_seconds=CONNECT_WAIT_SECONDS,
+        tls={"server_ca_cert_path": str(ca)},
+    )
 
 
-def site_name(config: Path) -> str:
-    return config.stem
+def site_of(config: Path) -> str:
+    return str(tomllib.loads(config.read_text())["site"]["name"])
 
 
-def cli_env(key: str | None) -> dict[str, str]:
-    """This environment without TEMPORAL_* (their overrides would bypass the config), with the
-    key in ``KEY_ENV`` (None: the variable unset)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
-    env.pop(KEY_ENV, None)
-    env["API_KEY_LAB_DO_TOKEN"] = "dop_v1_test_token"
-    if key is not None:
-        env[KEY_ENV] = key
-    return env
-
-
-def cli() -> str:
-    return require(venv_bin("genesis-failover"), "the genesis-failover console script")
-
-
-class Worker:
-    """`genesis-failover -c FILE worker`, its output in a file the test reads while it runs."""
-
-    def __init__(self, config: Path, key: str | None) -> None:
-        self.log_path = config.with_suffix(".log")
-        self.started = time.monotonic()
-        with open(self.log_path, "wb") as out:
-            self.proc = subprocess.Popen(
-                [cli(), "-c", str(config), "worker"],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=cli_env(key),
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for(self, text: str, within: float) -> None:
-        deadline = time.monotonic() + within
-        while text not in self.log():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"worker exited {self.proc.returncode}:\n{self.log()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {text!r} after {within} s:\n{self.log()}")
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.kill()
+def key_env(key: str | None) -> dict[str, str | None]:
+    """The key in ``KEY_ENV``; None: the variable unset."""
+    return {KEY_ENV: key}
 
 
 def assert_no_key(text: str, *keys: str) -> None:
@@ -203,15 +136,15 @@ def refused_key_text(text: str, lab: KeyLab) -> bool:
 async def test_the_worker_sends_the_key_on_every_call_and_runs_the_monitor(
     tmp_path: Path, key_lab: KeyLab, workers: list[Worker], dev_client: Client
 ) -> None:
-    config = site_config(tmp_path, key_lab.proxy.address, key_lab.ca)
-    worker = Worker(config, key_lab.key)
+    config = key_site(tmp_path, key_lab.proxy.address, key_lab.ca)
+    worker = Worker(config, env=key_env(key_lab.key))
     workers.append(worker)
     worker.wait_for(POLLING, within=60)
 
     # The monitor answers a query: only a worker polling its task queue can, and the only one is
     # behind the proxy. The query goes to the dev server directly (no key), as an operator's
     # `temporal workflow query` would go to the cluster.
-    handle = dev_client.get_workflow_handle(f"failover-monitor-{site_name(config)}")
+    handle = dev_client.get_workflow_handle(monitor_workflow_id(site_of(config)))
     assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     status = await handle.query("status")
     assert status["state"] == "normal", status
@@ -242,21 +175,14 @@ async def test_the_worker_sends_the_key_on_every_call_and_runs_the_monitor(
 def test_a_wrong_key_stops_the_worker_at_once_without_printing_either_key(
     tmp_path: Path, key_lab: KeyLab, workers: list[Worker]
 ) -> None:
-    config = site_config(tmp_path, key_lab.proxy.address, key_lab.ca)
+    config = key_site(tmp_path, key_lab.proxy.address, key_lab.ca)
     wrong = new_key()
-    worker = Worker(config, wrong)
+    worker = Worker(config, env=key_env(wrong))
     workers.append(worker)
-    code = worker.proc.wait(timeout=CONNECT_WAIT_SECONDS + 30)
-    elapsed = time.monotonic() - worker.started
-
-    log = worker.log()
-    assert code == 1, log
     # Refused, not unreachable: no retries, and done long before connect_wait_seconds.
-    assert RETRYING not in log, log
-    assert elapsed < REFUSED_WITHIN, f"took {elapsed:.1f} s to give up on a refused key"
+    log = refused_at_once(worker, within=REFUSED_WITHIN)
     last = log.strip().splitlines()[-1]
     assert refused_key_text(last, key_lab), last
-    assert "Traceback" not in log
     assert_no_key(log, wrong, key_lab.key)
     # It was the key the proxy refused (TLS and HTTP/2 were fine): one call, status 16.
     assert [(c.key, c.grpc_status) for c in key_lab.proxy.calls()] == [(NO_KEY, "16")]
@@ -269,16 +195,11 @@ def test_a_key_without_access_to_the_namespace_is_refused_at_once(
 ) -> None:
     """A valid key of a service account that was not given this namespace: Client.connect
     succeeds (the server's version needs no namespace), the namespace check is refused."""
-    config = site_config(tmp_path, key_lab.proxy.address, key_lab.ca)
-    worker = Worker(config, key_lab.denied_key)
+    config = key_site(tmp_path, key_lab.proxy.address, key_lab.ca)
+    worker = Worker(config, env=key_env(key_lab.denied_key))
     workers.append(worker)
-    code = worker.proc.wait(timeout=CONNECT_WAIT_SECONDS + 30)
-    elapsed = time.monotonic() - worker.started
-
-    log = worker.log()
-    assert code == 1, log
-    assert RETRYING not in log, log
-    assert elapsed < REFUSED_WITHIN, f"took {elapsed:.1f} s to give up on a denied key"
+    # Refused, not unreachable: no retries, and done long before connect_wait_seconds.
+    log = refused_at_once(worker, within=REFUSED_WITHIN)
     last = log.strip().splitlines()[-1]
     assert key_lab.proxy.address in last and "namespace 'default'" in last, last
     assert "refused" in last.lower(), last
@@ -296,14 +217,8 @@ def test_an_unset_key_variable_is_a_config_error_naming_it(
     tmp_path: Path, lab_ca: tuple[Path, Path], command: str, value: str | None
 ) -> None:
     # No server needed: the variable is read before anything connects (nothing listens here).
-    config = site_config(tmp_path, "127.0.0.1:9", lab_ca[0])
-    result = subprocess.run(
-        [cli(), "-c", str(config), command],
-        env=cli_env(value),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    config = key_site(tmp_path, "127.0.0.1:9", lab_ca[0])
+    result = run_cli(config, command, env=key_env(value))
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert KEY_ENV in result.stderr and "temporal.api_key_env" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
@@ -312,20 +227,14 @@ def test_an_unset_key_variable_is_a_config_error_naming_it(
 def test_the_cli_sends_the_key_and_names_a_refused_one(
     tmp_path: Path, key_lab: KeyLab, workers: list[Worker]
 ) -> None:
-    config = site_config(tmp_path, key_lab.proxy.address, key_lab.ca)
-    worker = Worker(config, key_lab.key)
+    config = key_site(tmp_path, key_lab.proxy.address, key_lab.ca)
+    worker = Worker(config, env=key_env(key_lab.key))
     workers.append(worker)
     worker.wait_for(POLLING, within=60)
 
     def status(key: str) -> tuple[subprocess.CompletedProcess[str], float]:
         began = time.monotonic()
-        done = subprocess.run(
-            [cli(), "-c", str(config), "--json", "status"],
-            env=cli_env(key),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_cli(config, "--json", "status", env=key_env(key))
         return done, time.monotonic() - began
 
     # The right key: the status comes back through the proxy from the running monitor.

@@ -10,8 +10,6 @@ says "cannot reach" instead of saying at once which certificate is wrong.
 from __future__ import annotations
 
 import signal
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,35 +17,15 @@ import pytest
 from genesis.lab.temporal_dev import TemporalDevServer
 from genesis.lab.tls_proxy import TlsProxy
 from tests.deploy.conftest import LabPki
-from tests.worker_cli import POLLING, RETRYING, Worker, run_cli, site_config
+from tests.worker_cli import POLLING, Worker, refused_at_once, run_cli, site_config
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.stop()
 
 
 def start(tmp_path: Path, workers: list[Worker], config: Path) -> Worker:
     worker = Worker(config, tmp_path / f"worker-{len(workers)}.log")
     workers.append(worker)
     return worker
-
-
-def refused_at_once(worker: Worker, *, within: float = 15) -> str:
-    """The worker's log once it exits 1 without waiting: a refusal is not retried."""
-    started = time.monotonic()
-    code = worker.proc.wait(timeout=60)
-    log = worker.log()
-    assert code == 1, log
-    assert RETRYING not in log, log
-    assert time.monotonic() - started < within
-    assert "Traceback" not in log
-    return log
 
 
 def test_the_worker_and_status_run_over_tls_with_the_configured_ca(

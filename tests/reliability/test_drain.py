@@ -27,18 +27,14 @@ import contextlib
 import signal
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 
 from genesis.failover.config import failover_workflow_id
-from genesis.lab.http_target import DemoService
-from genesis.lab.temporal_dev import TemporalDevServer
-from tests.dns.harness_digitalocean import DigitalOceanHarness
-from tests.reliability.crash_lab import POST, PRE, CrashSite, alive, crash_site
+from tests.reliability.crash_lab import POST, PRE, CrashSite, alive
 from workflows.retries import HOOK_HEARTBEAT_TIMEOUT
 
 pytestmark = pytest.mark.integration
@@ -52,29 +48,6 @@ GRACE_ENDED = "Worker is shutting down and this activity did not complete in tim
 # Time for an idle worker to stop, and for the process to start again (imports, connecting):
 # generous, this machine runs other tests at the same time.
 STOP_SLACK = 5.0
-
-
-@pytest.fixture
-async def site_factory(
-    dev_server: TemporalDevServer,
-    dev_client: Client,
-    digitalocean_harness: DigitalOceanHarness,
-    primary_service: DemoService,
-    task_queue: str,
-    tmp_path: Path,
-) -> Callable[..., contextlib.AbstractAsyncContextManager[CrashSite]]:
-    def make(grace: float) -> contextlib.AbstractAsyncContextManager[CrashSite]:
-        return crash_site(
-            dev_server,
-            dev_client,
-            digitalocean_harness,
-            primary_service.url,
-            task_queue,
-            tmp_path,
-            temporal={"shutdown_grace_seconds": grace},
-        )
-
-    return make
 
 
 async def hook_activity(site: CrashSite) -> PendingActivityInfo | None:
@@ -112,7 +85,7 @@ async def test_sigterm_waits_for_a_hook_that_finishes_within_the_grace_then_exit
     site_factory: Callable[..., contextlib.AbstractAsyncContextManager[CrashSite]],
 ) -> None:
     grace = 15.0
-    async with site_factory(grace) as site:
+    async with site_factory(temporal={"shutdown_grace_seconds": grace}) as site:
         site.release(POST)
         await site.start_failover()
         await site.until("the pre-hook running", lambda: site.count("start", PRE) == 1)
@@ -144,7 +117,7 @@ async def test_a_hook_longer_than_the_grace_is_handed_back_at_once_and_run_again
     site_factory: Callable[..., contextlib.AbstractAsyncContextManager[CrashSite]],
 ) -> None:
     grace = 1.0
-    async with site_factory(grace) as site:
+    async with site_factory(temporal={"shutdown_grace_seconds": grace}) as site:
         site.release(POST)
         await site.start_failover()
         await site.until("the pre-hook running", lambda: site.count("start", PRE) == 1)
@@ -177,7 +150,7 @@ async def test_a_second_sigterm_stops_at_once_with_130_and_the_failover_complete
     site_factory: Callable[..., contextlib.AbstractAsyncContextManager[CrashSite]],
 ) -> None:
     grace = 30.0  # long: the exit below cannot be the grace running out
-    async with site_factory(grace) as site:
+    async with site_factory(temporal={"shutdown_grace_seconds": grace}) as site:
         site.release(POST)
         await site.start_failover()
         await site.until("the pre-hook running", lambda: site.count("start", PRE) == 1)
@@ -209,7 +182,7 @@ async def test_sigterm_with_nothing_in_flight_exits_0_promptly_and_says_it_drain
     site_factory: Callable[..., contextlib.AbstractAsyncContextManager[CrashSite]],
 ) -> None:
     grace = 30.0
-    async with site_factory(grace) as site:
+    async with site_factory(temporal={"shutdown_grace_seconds": grace}) as site:
         code, took = await site.worker.terminate(within=grace + STOP_SLACK)
         print(f"\nSIGTERM -> exit, idle: {took:.1f} s")
         assert code == 0, site.worker.log()

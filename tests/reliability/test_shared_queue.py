@@ -22,48 +22,21 @@ import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 
 from genesis.failover.config import monitor_workflow_id
-from genesis.lab.http_target import DemoService
-from genesis.lab.temporal_dev import TemporalDevServer
-from tests.dns.harness_digitalocean import DigitalOceanHarness
 from tests.integration.conftest import wait_status
-from tests.reliability.crash_lab import POST, PRE, CrashSite, crash_site, parent_of
+from tests.reliability.crash_lab import POST, PRE, CrashSite, parent_of
 from tests.reliability.worker_process import WorkerProcess
 from workflows.retries import HOOK_HEARTBEAT_TIMEOUT
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def two_workers(
-    dev_server: TemporalDevServer,
-    dev_client: Client,
-    digitalocean_harness: DigitalOceanHarness,
-    primary_service: DemoService,
-    task_queue: str,
-    tmp_path: Path,
-) -> Callable[[], contextlib.AbstractAsyncContextManager[CrashSite]]:
-    def make() -> contextlib.AbstractAsyncContextManager[CrashSite]:
-        return crash_site(
-            dev_server,
-            dev_client,
-            digitalocean_harness,
-            primary_service.url,
-            task_queue,
-            tmp_path,
-            workers=2,  # started at the same moment
-        )
-
-    return make
 
 
 async def poller_pids(site: CrashSite, task_queue: str, kind: TaskQueueType.ValueType) -> set[int]:
@@ -89,10 +62,10 @@ def runner_of(site: CrashSite, hook: str, nth: int) -> WorkerProcess:
 
 
 async def test_two_workers_started_together_run_one_monitor_and_both_poll(
-    two_workers: Callable[[], contextlib.AbstractAsyncContextManager[CrashSite]],
+    site_factory: Callable[..., contextlib.AbstractAsyncContextManager[CrashSite]],
     task_queue: str,
 ) -> None:
-    async with two_workers() as site:
+    async with site_factory(workers=2) as site:  # started at the same moment
         both = {w.pid for w in site.workers}
         assert len(both) == 2 and all(w.running() for w in site.workers)
         monitor_id = monitor_workflow_id(site.site)
@@ -110,9 +83,9 @@ async def test_two_workers_started_together_run_one_monitor_and_both_poll(
 
 
 async def test_the_other_worker_finishes_a_failover_whose_worker_was_killed_in_a_hook(
-    two_workers: Callable[[], contextlib.AbstractAsyncContextManager[CrashSite]],
+    site_factory: Callable[..., contextlib.AbstractAsyncContextManager[CrashSite]],
 ) -> None:
-    async with two_workers() as site:
+    async with site_factory(workers=2) as site:  # started at the same moment
         site.release(POST)
         await site.start_failover()
         await site.until("the pre-hook running", lambda: site.count("start", PRE) == 1)
@@ -151,9 +124,9 @@ async def primary_api(site: CrashSite) -> dict[str, Any]:
 
 
 async def test_with_one_of_two_workers_stopped_the_monitor_probes_on_and_fails_over(
-    two_workers: Callable[[], contextlib.AbstractAsyncContextManager[CrashSite]],
+    site_factory: Callable[..., contextlib.AbstractAsyncContextManager[CrashSite]],
 ) -> None:
-    async with two_workers() as site:
+    async with site_factory(workers=2) as site:  # started at the same moment
         leaving, staying = site.workers
         code, took = await leaving.terminate()
         assert code == 0, leaving.log()

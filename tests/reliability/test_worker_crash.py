@@ -21,15 +21,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-import pytest
-from temporalio.client import Client
-
-from genesis.lab.http_target import DemoService
-from genesis.lab.temporal_dev import TemporalDevServer
-from tests.dns.harness_digitalocean import DigitalOceanHarness
 from tests.emulators.nameserver import answering
 from tests.reliability.crash_lab import (
     BACKUP,
@@ -37,31 +29,7 @@ from tests.reliability.crash_lab import (
     PRE,
     PRIMARY,
     CrashSite,
-    crash_site,
 )
-
-
-@pytest.fixture
-async def site_factory(
-    dev_server: TemporalDevServer,
-    dev_client: Client,
-    digitalocean_harness: DigitalOceanHarness,
-    primary_service: DemoService,
-    task_queue: str,
-    tmp_path: Path,
-) -> Callable[..., contextlib.AbstractAsyncContextManager[CrashSite]]:
-    def make(**kw: Any) -> contextlib.AbstractAsyncContextManager[CrashSite]:
-        return crash_site(
-            dev_server,
-            dev_client,
-            digitalocean_harness,
-            primary_service.url,
-            task_queue,
-            tmp_path,
-            **kw,
-        )
-
-    return make
 
 
 def report(step: str, killed: float) -> float:
