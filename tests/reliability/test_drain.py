@@ -34,6 +34,7 @@ from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import WorkflowExecutionStatus
 
 from genesis.failover.config import failover_workflow_id
+from genesis.failover.models import FailoverResult
 from tests.reliability.crash_lab import POST, PRE, CrashSite, alive
 from workflows.retries import HOOK_HEARTBEAT_TIMEOUT
 
@@ -79,6 +80,20 @@ async def restart_and_time_the_rerun(site: CrashSite) -> float:
     polling = time.monotonic()
     await site.until("the hook run again", lambda: site.count("start", PRE) == 2)
     return time.monotonic() - polling
+
+
+async def rerun_and_complete(site: CrashSite) -> FailoverResult:
+    """After a drain that handed the pre-hook back: a new worker reruns it at once (the retry
+    interval, 1 s, not the heartbeat timeout, 10 s), and the failover completes, the hook
+    started twice and finished once, the record written once."""
+    rerun = await restart_and_time_the_rerun(site)
+    print(f"hook run again {rerun:.1f} s after a new worker polled")
+    assert rerun < HOOK_HEARTBEAT_TIMEOUT.total_seconds() / 2
+    site.release(PRE)
+    result = await site.result()
+    await site.check_final_state(result)
+    assert site.count("start", PRE) == 2 and site.count("done", PRE) == 1
+    return result
 
 
 async def test_sigterm_waits_for_a_hook_that_finishes_within_the_grace_then_exits_0(
@@ -133,15 +148,7 @@ async def test_a_hook_longer_than_the_grace_is_handed_back_at_once_and_run_again
         assert site.count("done", PRE) == 0
         await assert_handed_back_at_once(site, GRACE_ENDED)
 
-        rerun = await restart_and_time_the_rerun(site)
-        print(f"hook run again {rerun:.1f} s after a new worker polled")
-        # The retry interval (1 s), not the heartbeat timeout (10 s).
-        assert rerun < HOOK_HEARTBEAT_TIMEOUT.total_seconds() / 2
-        site.release(PRE)
-        result = await site.result()
-
-        await site.check_final_state(result)
-        assert site.count("start", PRE) == 2 and site.count("done", PRE) == 1
+        result = await rerun_and_complete(site)
         assert site.count("start", POST) == 1
         assert [h.name for h in result.hooks] == [PRE, POST] and all(h.ok for h in result.hooks)
 
@@ -168,14 +175,7 @@ async def test_a_second_sigterm_stops_at_once_with_130_and_the_failover_complete
         # Abandoned, but reported (as a cancellation, hence no message) before the exit.
         await assert_handed_back_at_once(site, "")
 
-        rerun = await restart_and_time_the_rerun(site)
-        print(f"hook run again {rerun:.1f} s after a new worker polled")
-        assert rerun < HOOK_HEARTBEAT_TIMEOUT.total_seconds() / 2
-        site.release(PRE)
-        result = await site.result()
-
-        await site.check_final_state(result)
-        assert site.count("start", PRE) == 2 and site.count("done", PRE) == 1
+        await rerun_and_complete(site)
 
 
 async def test_sigterm_with_nothing_in_flight_exits_0_promptly_and_says_it_drained(
