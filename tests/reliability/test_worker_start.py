@@ -93,9 +93,7 @@ def test_an_unknown_namespace_is_refused_at_once_with_the_fix(
 
 def test_validate_and_worker_check_the_tls_files_before_anything_runs(tmp_path: Path) -> None:
     missing = tmp_path / "tls" / "ca.pem"
-    config = site_config(
-        tmp_path, "127.0.0.1:7233", "tq", tls={"server_ca_cert_path": str(missing)}
-    )
+    config = site_config(tmp_path, "127.0.0.1:9", "tq", tls={"server_ca_cert_path": str(missing)})
     for command in ("validate", "worker"):
         result = run_cli(config, command)
         assert result.returncode == 2, (command, result.stderr)
