@@ -45,6 +45,8 @@ log = logging.getLogger("genesis.failover.connection")
 # blackholed route, a proxy with no upstream) must not hold the worker's start for minutes.
 ATTEMPT_TIMEOUT = timedelta(seconds=10)
 FIRST_DELAY, MAX_DELAY = 0.5, 10.0
+# A client certificate closer than this to its end is announced at every start.
+EXPIRY_WARNING = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,19 @@ def _check_client_pair(cert_pem: bytes, key_pem: bytes, cert_path: str, key_path
     leaf = _certificates(cert_pem, cert_path, cert_field)[0]
     if _expired(leaf):
         _refuse_expired(leaf, cert_path, cert_field)
+    left = leaf.not_valid_after_utc - datetime.now(UTC)
+    if left < EXPIRY_WARNING:
+        # Read once, at start: a certificate renewed on disk is used from the next restart.
+        # Two weeks' notice in the log is the difference between a rolling restart and a
+        # worker that, after its next restart, cannot reach Temporal at all.
+        log.warning(
+            "%s: the certificate in %r expires in %d days (%s UTC); renew it and restart the "
+            "worker (it reads the file at start)",
+            cert_field,
+            cert_path,
+            left.days,
+            f"{leaf.not_valid_after_utc:%Y-%m-%d %H:%M}",
+        )
     if leaf.not_valid_before_utc > datetime.now(UTC):
         raise ConfigError(
             f"{cert_field}: the certificate in {cert_path!r} is not valid before "

@@ -235,3 +235,20 @@ def test_negative_waits_are_refused() -> None:
         with pytest.raises(ConfigError) as caught:
             parse_config(with_(f"temporal.{key}", -1))
         assert f"temporal.{key}" in str(caught.value)
+
+
+def test_a_client_certificate_near_its_end_is_announced_at_start(
+    tmp_path: Path, ca: trustme.CA, caplog: pytest.LogCaptureFixture
+) -> None:
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=5, hours=1)
+    files = _pem_files(tmp_path, ca, not_after=soon)
+    with caplog.at_level("WARNING", logger="genesis.failover.connection"):
+        connection_options(TemporalSettings.model_validate({"tls": files}), {})
+    assert "expires in 5 days" in caplog.text and files["client_cert_path"] in caplog.text
+
+    caplog.clear()
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=90)
+    fresh = _pem_files(tmp_path, ca, not_after=later)
+    with caplog.at_level("WARNING", logger="genesis.failover.connection"):
+        connection_options(TemporalSettings.model_validate({"tls": fresh}), {})
+    assert "expires" not in caplog.text
