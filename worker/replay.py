@@ -23,7 +23,7 @@ from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from genesis.failover.config import FailoverConfig, monitor_workflow_id
+from genesis.failover.config import FailoverConfig, failover_workflow_id, monitor_workflow_id
 from worker.main import WORKFLOWS
 
 
@@ -55,7 +55,7 @@ def site_query(config: FailoverConfig, *, running: bool) -> str:
 
 def _ours(config: FailoverConfig, workflow_id: str) -> bool:
     site = config.site.name
-    return workflow_id == monitor_workflow_id(site) or workflow_id.startswith(f"failover-{site}-")
+    return workflow_id in (monitor_workflow_id(site), failover_workflow_id(site))
 
 
 async def _histories(

@@ -213,7 +213,7 @@ async def connect_temporal(
             error: TemporalRefused | TemporalUnreachable = exc
         except TimeoutError:
             error = TemporalUnreachable(
-                f"cannot reach Temporal at {temporal.address} (namespace {temporal.namespace}): "
+                f"cannot reach {_where(temporal)}: "
                 f"no answer within {ATTEMPT_TIMEOUT.total_seconds():.0f} s"
             )
         except Exception as exc:
@@ -229,6 +229,11 @@ async def connect_temporal(
         )
         await asyncio.sleep(pause)
         delay = min(delay * 2, MAX_DELAY)
+
+
+def _where(temporal: TemporalSettings) -> str:
+    """How every connection message names the server: the address and the namespace."""
+    return f"Temporal at {temporal.address} (namespace {temporal.namespace})"
 
 
 async def _attempt(
@@ -325,7 +330,7 @@ def _classified(
     text = redact(str(exc) or type(exc).__name__, secrets)
     # A gRPC status's header dump (a proxy's name, the date) says nothing an operator needs.
     raw = one_line(text.split(", metadata: MetadataMap")[0], 400)
-    where = f"Temporal at {temporal.address} (namespace {temporal.namespace})"
+    where = _where(temporal)
     if isinstance(exc, RPCError) and exc.status in (
         RPCStatusCode.UNAUTHENTICATED,
         RPCStatusCode.PERMISSION_DENIED,

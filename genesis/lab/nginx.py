@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar, Self
@@ -35,7 +36,7 @@ def find_nginx() -> str | None:
     return candidate if os.access(candidate, os.X_OK) else None
 
 
-class NginxLab:
+class NginxLab(ABC):
     """One ``nginx`` master (foreground, one worker) with its own config and logs in ``workdir``,
     listening on ``ip:port`` (a free port unless given). ``nginx``: the binary (default: found
     on PATH). ``start_timeout``: how long ``start`` waits for the listener."""
@@ -93,9 +94,9 @@ class NginxLab:
         ]
         return "\n".join(lines)
 
+    @abstractmethod
     def _render_config(self, nginx: str) -> str:
         """nginx.conf for this lab; raises ``self.error_class`` if ``nginx`` cannot serve it."""
-        raise NotImplementedError
 
     def _required_files(self) -> Iterable[Path]:
         """Files the config names that must exist before nginx starts."""
