@@ -23,9 +23,12 @@ from worker.metrics import metrics_runtime
 
 @pytest.fixture
 def taken_port() -> Iterator[int]:
-    """A loopback port somebody else listens on."""
+    """A loopback port somebody else listens on.
+
+    The kernel picks it (port 0): a number from ``free_port`` is only known free to a bind with
+    SO_REUSEADDR, and this plain bind fails on one a closed connection left in TIME_WAIT."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
-        other.bind(("127.0.0.1", free_port()))
+        other.bind(("127.0.0.1", 0))
         other.listen()
         yield other.getsockname()[1]
 
