@@ -218,6 +218,9 @@ def test_the_codec_server_command_decodes_what_the_key_wrote_and_stops_on_sigter
         assert server.wait(timeout=10) == 0, server.stderr.read() if server.stderr else ""
         # A server asked for a port another process holds exits 1, naming the address.
         with socket.socket() as taken:
+            # SO_REUSEADDR, as a server binds: the decode call above may have left the port in
+            # TIME_WAIT, which only a plain bind refuses.
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             taken.bind(("127.0.0.1", port))
             taken.listen()
             busy = subprocess.run(
