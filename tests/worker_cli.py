@@ -14,12 +14,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import textwrap
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from tests.support import require, venv_bin
+from tests.support import require, venv_bin, write_toml
 
 POLLING = "running on task queue"
 RETRYING = "trying again in"
@@ -38,49 +38,33 @@ def site_config(
     # A site of its own: the monitor's id is per site, and the session's dev server keeps the
     # monitors of earlier tests running.
     site = site_name(task_queue)
-    extra = "".join(f"{key} = {value!r}\n" for key, value in temporal.items())
-    path = tmp_path / "worker.toml"
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            [temporal]
-            address = "{address}"
-            task_queue = "{task_queue}"
-            """
-        )
-        + extra.replace("'", '"')
-        + (
-            "[temporal.tls]\n" + "".join(f'{k} = "{v}"\n' for k, v in tls.items())
-            if tls is not None
-            else ""
-        )
-        + textwrap.dedent(
-            f"""
-            [site]
-            name = "{site}"
-            primary_ip = "192.0.2.10"
-            backup_ip = "192.0.2.20"
-
-            [dns]
-            provider = "digitalocean"
-            [[dns.records]]
-            domain = "www.example.test"
-            [dns.digitalocean]
-            api_token_env = "START_LAB_DO_TOKEN"
-            base_url = "http://127.0.0.1:9"
-
-            [propagation]
-            nameservers = ["127.0.0.1:9"]
-
-            [[checks]]
-            name = "api"
-            check_type = "tcp"
-            target = "127.0.0.1:9"
-            interval_seconds = 30
-            """
-        )
+    table: dict[str, Any] = {"address": address, "task_queue": task_queue, **temporal}
+    if tls is not None:
+        table["tls"] = dict(tls)
+    return write_toml(
+        {
+            "temporal": table,
+            "site": {"name": site, "primary_ip": "192.0.2.10", "backup_ip": "192.0.2.20"},
+            "dns": {
+                "provider": "digitalocean",
+                "records": [{"domain": "www.example.test"}],
+                "digitalocean": {
+                    "api_token_env": "START_LAB_DO_TOKEN",
+                    "base_url": "http://127.0.0.1:9",
+                },
+            },
+            "propagation": {"nameservers": ["127.0.0.1:9"]},
+            "checks": [
+                {
+                    "name": "api",
+                    "check_type": "tcp",
+                    "target": "127.0.0.1:9",
+                    "interval_seconds": 30,
+                }
+            ],
+        },
+        tmp_path / "worker.toml",
     )
-    return path
 
 
 class Worker:

@@ -11,7 +11,6 @@ exit 0 when the installed code replays everything.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -26,10 +25,8 @@ from genesis.failover.models import FailoverInput, FailoverResult
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer
-from tests.integration.conftest import TSIG_ENV, request, running_worker
-from tests.integration.test_failover_loop import write_config
-from tests.support import CLI
-from tests.temporal_cli import run
+from tests.integration.conftest import request, running_worker
+from tests.integration.test_failover_loop import run_cli, write_config
 from worker.replay import replay_site_histories
 from workflows.failover import FailoverWorkflow
 from workflows.monitor import MonitorWorkflow
@@ -61,10 +58,7 @@ async def test_replay_passes_for_the_installed_code_and_names_a_workflow_it_woul
         assert result.success, result
 
         path = write_config(config, tmp_path / "site.toml")
-        done = await run(
-            [CLI, "-c", str(path), "replay", "--json"],
-            env={**os.environ, TSIG_ENV: bind9.tsig_secret},
-        )
+        done = await run_cli("-c", str(path), "replay", "--json", env_secret=bind9.tsig_secret)
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
         # The running monitor and the closed dry-run failover, at least.
