@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -50,6 +51,22 @@ def venv_bin(name: str) -> str | None:
 def write_toml(data: dict[str, Any], path: Path) -> Path:
     path.write_text(toml_text(data))
     return path
+
+
+def start_dev(
+    config: Path, data_dir: Path, env: Mapping[str, str], *flags: str
+) -> subprocess.Popen[str]:
+    """`genesis-failover -c CONFIG dev FLAGS` on ports the kernel picks (``--port 0 --ui-port 0``)
+    with its SQLite file under ``data_dir``; its output (stdout and stderr) for ``dev_banner``."""
+    return subprocess.Popen(
+        [CLI, "-c", str(config), "dev", *flags]
+        + ["--port", "0", "--ui-port", "0", "--data-dir", str(data_dir)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(env),
+    )
 
 
 def dev_banner(proc: subprocess.Popen[str], within: float = 60) -> list[str]:

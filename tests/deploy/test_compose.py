@@ -24,7 +24,8 @@ import yaml
 from genesis.failover.attributes import SEARCH_ATTRIBUTES
 from genesis.failover.config import load_config
 from genesis.lab.temporal_dev import TemporalDevServer
-from tests.support import CLI, require, venv_bin
+from tests.support import require, venv_bin
+from tests.worker_cli import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -194,17 +195,9 @@ def test_the_worker_config_is_mounted_read_only_and_passes_validate() -> None:
     assert source.is_file(), f"{source} does not exist"
     names = env_names(tomllib.loads(source.read_text()))
     assert names, "the compose site names no secret: the secret checks below would prove nothing"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
-    env.update({name: f"dummy-{name.lower()}" for name in names})
+    env = {name: f"dummy-{name.lower()}" for name in names}
     env["SLACK_WEBHOOK_URL"] = "https://hooks.slack.com/services/T0/B0/dummy"
-    done = subprocess.run(
-        [CLI, "-c", str(source), "validate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli(source, "validate", env=env)
     assert done.returncode == 0, done.stderr
     assert "site genesis" in done.stdout
 

@@ -24,7 +24,7 @@ from tests.emulators.pagerduty import PagerDutyReceiver
 from tests.emulators.slack import SlackReceiver
 from tests.emulators.smtp import SMTPSink
 from tests.integration.conftest import BACKUP, DOMAIN, PRIMARY, answers
-from tests.support import CLI, dev_banner, interrupt, require, write_toml
+from tests.support import CLI, dev_banner, interrupt, require, start_dev, write_toml
 
 pytestmark = pytest.mark.integration
 
@@ -66,25 +66,7 @@ def test_dev_lab_runs_a_real_failover_and_ctrl_c_stops_everything(tmp_path: Path
     dns_ports = [free_port(), free_port(), free_port()]
     config = dev_config(tmp_path, http_port, dns_ports)
     env = {k: v for k, v in os.environ.items() if k != "GENESIS_DEVTEST_TSIG"}
-    proc = subprocess.Popen(
-        [
-            CLI,
-            "-c",
-            str(config),
-            "dev",
-            "--lab",
-            "--port",
-            "0",
-            "--ui-port",
-            "0",
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    proc = start_dev(config, tmp_path / "data", env, "--lab")
     try:
         address, ui = None, None
         lines = dev_banner(proc)

@@ -48,7 +48,7 @@ from tests.integration.conftest import (
     running_worker,
     wait_status,
 )
-from tests.support import CLI, dev_banner, interrupt, write_toml
+from tests.support import CLI, dev_banner, interrupt, start_dev, write_toml
 from tests.temporal_cli import history_text, run, temporal
 
 KEY_ENV, OLD_KEY_ENV, AUTH_ENV = (
@@ -282,24 +282,7 @@ def test_dev_with_encryption_gives_its_web_ui_a_codec_server_and_stops_it(tmp_pa
         KEY_ENV: key,
         tsig_env: base64.b64encode(os.urandom(32)).decode(),
     }
-    dev = subprocess.Popen(
-        [
-            CLI,
-            "-c",
-            str(write_toml(config, tmp_path / "s.toml")),
-            "dev",
-            "--port",
-            "0",
-            "--ui-port",
-            "0",
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    dev = start_dev(write_toml(config, tmp_path / "s.toml"), tmp_path / "data", env)
     lines: list[str] = []
     try:
         lines = dev_banner(dev)

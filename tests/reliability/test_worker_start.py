@@ -15,13 +15,12 @@ The real production worker (a subprocess of the console script) against real dev
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 from genesis.lab.ports import free_port
 from genesis.lab.temporal_dev import TemporalDevServer
-from tests.support import dev_banner, interrupt, require, venv_bin
+from tests.support import dev_banner, interrupt, require, start_dev, venv_bin
 from tests.worker_cli import (
     POLLING,
     RETRYING,
@@ -138,15 +137,7 @@ def test_dev_runs_a_production_file_against_its_own_plaintext_server(
         api_key_env="GENESIS_PROD_TEMPORAL_API_KEY",
         tls={"server_ca_cert_path": "/etc/genesis-failover/tls/ca.pem"},
     )
-    proc = subprocess.Popen(
-        [require(venv_bin("genesis-failover"), "genesis-failover"), "-c", str(config), "dev"]
-        + ["--data-dir", str(tmp_path / "dev"), "--port", "0", "--ui-port", "0"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=worker_env(),
-    )
+    proc = start_dev(config, tmp_path / "dev", worker_env())
     try:
         banner = "".join(dev_banner(proc))
         assert "Ctrl-C stops everything" in banner, banner
