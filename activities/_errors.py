@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from temporalio.exceptions import ApplicationError
 
-from genesis.failover.errors import FailoverError
+from genesis.failover.domain.errors import FailoverError
 
 
 def to_application_error(exc: FailoverError) -> ApplicationError:

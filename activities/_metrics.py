@@ -12,9 +12,14 @@ from datetime import datetime, timedelta
 
 from temporalio import activity
 
-from genesis.failover.config import CheckConfig
-from genesis.failover.metrics import PROBE_DURATION, PROBE_LATENESS, PROBES, PROPAGATION_DURATION
-from genesis.failover.models import ProbeResult
+from genesis.failover.domain.config import CheckConfig
+from genesis.failover.domain.metrics import (
+    PROBE_DURATION,
+    PROBE_LATENESS,
+    PROBES,
+    PROPAGATION_DURATION,
+)
+from genesis.failover.domain.models import ProbeResult
 
 
 def record_probes(

@@ -16,10 +16,10 @@ from activities._errors import to_application_error
 from activities._heartbeat import beating
 from activities._metrics import record_propagation
 from activities.payloads import PropagationInput, PropagationResult, SetTtlInput, SwitchDnsInput
-from genesis.failover.dns import DNSProvider, DNSProviders, check_propagation
-from genesis.failover.dns.authoritative import authoritative_nameservers
-from genesis.failover.errors import DNSError, FailoverError
-from genesis.failover.models import RecordSwitch, TtlOutcome
+from genesis.failover.domain.dns import DNSProvider, DNSProviders, check_propagation
+from genesis.failover.domain.dns.authoritative import authoritative_nameservers
+from genesis.failover.domain.errors import DNSError, FailoverError
+from genesis.failover.domain.models import RecordSwitch, TtlOutcome
 
 
 class DnsActivities:

@@ -11,7 +11,7 @@ import socket
 from temporalio import activity
 
 from activities.payloads import ReadinessInput, ReadinessResult
-from genesis.failover.gates import check_failover_gates, check_primary_now
+from genesis.failover.domain.gates import check_failover_gates, check_primary_now
 
 
 class GateActivities:

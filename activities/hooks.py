@@ -18,9 +18,9 @@ from temporalio import activity
 from activities._errors import to_application_error
 from activities._heartbeat import beating
 from activities.payloads import HookInput
-from genesis.failover.errors import HookError
-from genesis.failover.hooks import HookRegistry, ProcessId, stop_leftover
-from genesis.failover.models import HookOutcome
+from genesis.failover.domain.errors import HookError
+from genesis.failover.domain.hooks import HookRegistry, ProcessId, stop_leftover
+from genesis.failover.domain.models import HookOutcome
 
 
 def last_heartbeat(details: Any) -> dict[str, Any]:

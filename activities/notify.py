@@ -7,9 +7,9 @@ from temporalio import activity
 
 from activities._errors import to_application_error
 from activities.payloads import NotifyInput
-from genesis.failover.errors import NotificationError
-from genesis.failover.models import NotificationOutcome
-from genesis.failover.notify import Notifiers
+from genesis.failover.domain.errors import NotificationError
+from genesis.failover.domain.models import NotificationOutcome
+from genesis.failover.domain.notify import Notifiers
 
 
 class NotifyActivities:

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_serializer
 
-from genesis.failover.config import CheckConfig, GatesSettings
-from genesis.failover.models import (
+from genesis.failover.domain.config import CheckConfig, GatesSettings
+from genesis.failover.domain.models import (
     Direction,
     GateResult,
     HookContext,

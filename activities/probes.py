@@ -14,7 +14,7 @@ from temporalio import activity
 
 from activities._metrics import record_probes
 from activities.payloads import ProbeBatchInput, ProbeBatchResult
-from genesis.failover.probes import probe_slots, run_probes
+from genesis.failover.domain.probes import probe_slots, run_probes
 
 
 class ProbeActivities:

@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from genesis.lab.bench import outage, overhead, scale  # noqa: E402
-from genesis.lab.bench.report import Row, document, table  # noqa: E402
+from scripts.benchmarks import outage, overhead, scale  # noqa: E402
+from scripts.benchmarks.report import Row, document, table  # noqa: E402
 
 Measure = Callable[..., Awaitable[list[Row]]]
 BENCHMARKS: dict[str, Measure] = {

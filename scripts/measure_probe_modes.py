@@ -29,7 +29,7 @@ from temporalio.worker import Worker  # noqa: E402
 with workflow.unsafe.imports_passed_through():
     from activities.payloads import ProbeBatchInput  # noqa: E402
     from activities.probes import ProbeActivities  # noqa: E402
-    from genesis.failover.config import CheckConfig  # noqa: E402
+    from genesis.failover.domain.config import CheckConfig  # noqa: E402
 from genesis.lab.temporal_dev import TemporalDevServer  # noqa: E402
 
 TIMEOUT = timedelta(seconds=30)

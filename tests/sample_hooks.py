@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from genesis.failover.hooks import HookContext
+from genesis.failover.domain.hooks import HookContext
 
 CALLS: list[str] = []
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from genesis.failover.cli import main
+from genesis.failover.app.cli import main
 
 sys.exit(main(["worker", *sys.argv[1:]]))

@@ -18,8 +18,8 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from genesis.failover.attributes import SEARCH_ATTRIBUTES, create_commands
-from genesis.failover.plan import MonitorPlan
+from genesis.failover.domain.plan import MonitorPlan
+from genesis.failover.temporal.attributes import SEARCH_ATTRIBUTES, create_commands
 
 log = logging.getLogger("genesis.failover.worker")
 

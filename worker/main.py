@@ -29,15 +29,19 @@ from activities import (
     NotifyActivities,
     ProbeActivities,
 )
-from genesis.failover.config import FailoverConfig, monitor_workflow_id
-from genesis.failover.connection import ConnectionOptions, connect_temporal, connection_options
-from genesis.failover.converter import data_converter
-from genesis.failover.dns import DNSProvider, DNSProviders, build_providers
-from genesis.failover.hooks import HookRegistry
-from genesis.failover.notify import Notifiers, build_notifiers
-from genesis.failover.plan import MonitorInput, MonitorPlan, build_monitor_plan
-from genesis.failover.secrets import known_secrets
-from genesis.failover.status import plan_details
+from genesis.failover.domain.config import FailoverConfig, monitor_workflow_id
+from genesis.failover.domain.dns import DNSProvider, DNSProviders, build_providers
+from genesis.failover.domain.hooks import HookRegistry
+from genesis.failover.domain.notify import Notifiers, build_notifiers
+from genesis.failover.domain.plan import MonitorInput, MonitorPlan, build_monitor_plan
+from genesis.failover.domain.secrets import known_secrets
+from genesis.failover.domain.status import plan_details
+from genesis.failover.temporal.connection import (
+    ConnectionOptions,
+    connect_temporal,
+    connection_options,
+)
+from genesis.failover.temporal.converter import data_converter
 from worker.attributes import checked_search_attributes
 from worker.metrics import metrics_runtime
 from workflows.failover import FailoverWorkflow
@@ -56,9 +60,11 @@ async def connect(
     converter: DataConverter = pydantic_data_converter,
 ) -> Client:
     """A plaintext client (the dev server); a configured site connects with
-    ``genesis.failover.connection.connect_temporal`` (TLS, API key, waiting for the server).
+    ``genesis.failover.temporal.connection.connect_temporal`` (TLS, API key, waiting for the
+    server).
     ``runtime``: the one serving the worker's metrics (worker/metrics.py); None: the SDK's.
-    ``converter``: ``genesis.failover.converter.data_converter`` for the site (encryption)."""
+    ``converter``: ``genesis.failover.temporal.converter.data_converter`` for the site
+    (encryption)."""
     return await Client.connect(
         address, namespace=namespace, data_converter=converter, runtime=runtime
     )

@@ -22,9 +22,9 @@ import weakref
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from genesis.failover.config import MetricsSettings
-from genesis.failover.errors import ConfigError
-from genesis.failover.metrics import (
+from genesis.failover.domain.config import MetricsSettings
+from genesis.failover.domain.errors import ConfigError
+from genesis.failover.domain.metrics import (
     LATENESS_BUCKETS,
     OPERATION_DURATION,
     PROBE_DURATION,

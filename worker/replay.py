@@ -23,7 +23,7 @@ from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from genesis.failover.config import FailoverConfig, failover_workflow_id, monitor_workflow_id
+from genesis.failover.domain.config import FailoverConfig, failover_workflow_id, monitor_workflow_id
 from worker.main import WORKFLOWS
 
 

@@ -12,7 +12,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 with workflow.unsafe.imports_passed_through():
-    from genesis.failover import attributes as names
+    from genesis.failover.temporal import attributes as names
 
 SITE = SearchAttributeKey.for_keyword(names.SITE)
 DIRECTION = SearchAttributeKey.for_keyword(names.DIRECTION)

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         PropagationResult,
         SwitchDnsInput,
     )
-    from genesis.failover.models import (
+    from genesis.failover.domain.models import (
         FailoverInput,
         FailoverPlan,
         FailoverResult,
@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         RecordSwitch,
         TtlOutcome,
     )
-    from genesis.failover.notify import events
+    from genesis.failover.domain.notify import events
 
 from workflows import attributes, gating, ttl
 from workflows.notifying import Notifications

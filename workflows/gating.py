@@ -19,7 +19,7 @@ from workflows.retries import cause
 with workflow.unsafe.imports_passed_through():
     from activities.gates import GateActivities
     from activities.payloads import ReadinessInput
-    from genesis.failover.models import FailoverInput, GateKind, GateResult
+    from genesis.failover.domain.models import FailoverInput, GateKind, GateResult
 
 FORCED = "skipped: forced by the operator"
 # Gates bound every probe and query themselves; this covers the activity round trip.

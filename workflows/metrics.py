@@ -20,9 +20,9 @@ from typing import get_args
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from genesis.failover import policy as site_policy
-    from genesis.failover.config import PolicySettings
-    from genesis.failover.metrics import (
+    from genesis.failover.domain import policy as site_policy
+    from genesis.failover.domain.config import PolicySettings
+    from genesis.failover.domain.metrics import (
         CHECK_CONSECUTIVE_FAILURES,
         CHECK_HEALTHY,
         COOLDOWN_REMAINING,
@@ -35,8 +35,14 @@ with workflow.unsafe.imports_passed_through():
         STATE,
         TIME_SINCE_LAST_FAILOVER,
     )
-    from genesis.failover.models import Direction, FailoverResult, MonitorState, Outcome, Trigger
-    from genesis.failover.state import OperationRecord, SiteState
+    from genesis.failover.domain.models import (
+        Direction,
+        FailoverResult,
+        MonitorState,
+        Outcome,
+        Trigger,
+    )
+    from genesis.failover.domain.state import OperationRecord, SiteState
 
 STATES: tuple[str, ...] = get_args(MonitorState)
 # Every label set of the operations counter (2 x 3 x 6 = 36 series per site), created at 0.

@@ -2,7 +2,7 @@
 
 One long-running workflow per site with one state object (``SiteState``). Each check runs on its
 own interval; checks that fall due together share one probe activity. Every decision is a pure
-function in ``genesis.failover.policy``; this class only schedules, records and reacts.
+function in ``genesis.failover.domain.policy``; this class only schedules, records and reacts.
 Continue-as-new carries the whole state once history grows past the plan's limit.
 """
 
@@ -27,10 +27,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.dns import DnsActivities
     from activities.payloads import ProbeBatchInput, SwitchDnsInput
     from activities.probes import ProbeActivities
-    from genesis.failover import policy
-    from genesis.failover.config import CheckConfig, config_error_from, failover_workflow_id
-    from genesis.failover.errors import ConfigError
-    from genesis.failover.models import (
+    from genesis.failover.domain import policy
+    from genesis.failover.domain.config import CheckConfig, config_error_from, failover_workflow_id
+    from genesis.failover.domain.errors import ConfigError
+    from genesis.failover.domain.models import (
         Direction,
         FailoverResult,
         NotificationOutcome,
@@ -38,16 +38,16 @@ with workflow.unsafe.imports_passed_through():
         Trigger,
         operation_request,
     )
-    from genesis.failover.notify import events
-    from genesis.failover.plan import MonitorInput, MonitorPlan
-    from genesis.failover.probes import PROBES_PER_BATCH, batch_seconds, first_due_offset
-    from genesis.failover.state import (
+    from genesis.failover.domain.notify import events
+    from genesis.failover.domain.plan import MonitorInput, MonitorPlan
+    from genesis.failover.domain.probes import PROBES_PER_BATCH, batch_seconds, first_due_offset
+    from genesis.failover.domain.state import (
         Decision,
         OperationRecord,
         SiteState,
         record_key,
     )
-    from genesis.failover.status import (
+    from genesis.failover.domain.status import (
         build_health,
         build_status,
         details_markdown,

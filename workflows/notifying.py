@@ -20,7 +20,11 @@ from workflows.retries import cause
 with workflow.unsafe.imports_passed_through():
     from activities.notify import NotifyActivities
     from activities.payloads import NotifyInput
-    from genesis.failover.models import NotificationEvent, NotificationOutcome, NotificationRoutes
+    from genesis.failover.domain.models import (
+        NotificationEvent,
+        NotificationOutcome,
+        NotificationRoutes,
+    )
 
 # Retried with backoff until the deadline (NotificationRoutes.deadline_seconds); one attempt is
 # bounded by the channel's own timeout, this only covers a worker that vanished mid-send.

@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.dns import DnsActivities
     from activities.payloads import SetTtlInput
-    from genesis.failover.models import FailoverInput, TtlOutcome
+    from genesis.failover.domain.models import FailoverInput, TtlOutcome
 
 from workflows.retries import (
     SWITCH_HEARTBEAT_TIMEOUT,

@@ -1,7 +1,7 @@
 #!/bin/sh
 # One-shot (compose service temporal-setup, image temporalio/admin-tools), once the server is
 # healthy: the worker's namespace, and the five Keyword search attributes that index failovers
-# (genesis/failover/attributes.py; docs/operations.md). Idempotent: an existing namespace is kept
+# (genesis/failover/temporal/attributes.py; docs/operations.md). Idempotent: an existing namespace is kept
 # as it is, and registering an attribute that exists with the same type succeeds. An attribute
 # that exists with another type fails the setup, and so the worker never starts against it.
 #

@@ -14,13 +14,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "DNSManager": "genesis.failover.dns.manager",
-    "FailoverConfig": "genesis.failover.config",
-    "FailoverCoordinator": "genesis.failover.coordinator",
-    "HealthCheck": "genesis.failover.health",
-    "HealthChecker": "genesis.failover.health",
-    "load_config": "genesis.failover.config",
-    "verify_dns_propagation": "genesis.failover.dns.propagation",
+    "DNSManager": "genesis.failover.app.dns_manager",
+    "FailoverConfig": "genesis.failover.domain.config",
+    "FailoverCoordinator": "genesis.failover.app.coordinator",
+    "HealthCheck": "genesis.failover.app.health",
+    "HealthChecker": "genesis.failover.app.health",
+    "load_config": "genesis.failover.domain.config",
+    "verify_dns_propagation": "genesis.failover.domain.dns.propagation",
 }
 
 __all__ = [
@@ -34,11 +34,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from genesis.failover.config import FailoverConfig, load_config
-    from genesis.failover.coordinator import FailoverCoordinator
-    from genesis.failover.dns.manager import DNSManager
-    from genesis.failover.dns.propagation import verify_dns_propagation
-    from genesis.failover.health import HealthCheck, HealthChecker
+    from genesis.failover.app.coordinator import FailoverCoordinator
+    from genesis.failover.app.dns_manager import DNSManager
+    from genesis.failover.app.health import HealthCheck, HealthChecker
+    from genesis.failover.domain.config import FailoverConfig, load_config
+    from genesis.failover.domain.dns.propagation import verify_dns_propagation
 
 
 def __getattr__(name: str) -> Any:

@@ -41,7 +41,7 @@ import dns.rdatatype
 import dns.tsigkeyring
 import dns.update
 
-from genesis.failover.config import Rfc2136Settings
+from genesis.failover.domain.config import Rfc2136Settings
 from genesis.lab._proc import die_with_parent
 from genesis.lab.ports import free_port
 

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from genesis.failover.attributes import SEARCH_ATTRIBUTES
+from genesis.failover.temporal.attributes import SEARCH_ATTRIBUTES
 from genesis.lab._proc import die_with_parent, stop_process_group
 from genesis.lab.ports import free_port
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(sys.executable).parent / "genesis-failover"
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "genesis.failover.cli"]
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "genesis.failover.app.cli"]
 TSIG_ENV = "GFO_CLI_TEST_TSIG"
 # Variables that would change what the script reads; the tests set what they need themselves.
 SCRUBBED = ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "GENESIS_FAILOVER_CONFIG", TSIG_ENV)

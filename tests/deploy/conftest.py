@@ -1,5 +1,5 @@
 """Deployment fixtures: a throwaway PKI (trustme) and a TLS-terminating proxy (nginx's stream
-module, genesis/lab/tls_proxy.py) in front of a real Temporal dev server, for TLS and mutual TLS
+module, tests/servers/tls_proxy.py) in front of a real Temporal dev server, for TLS and mutual TLS
 end to end. The dev server itself has no TLS flags.
 
 - ``pki``: a CA, a server certificate for 127.0.0.1 and localhost, a client certificate, and the
@@ -23,7 +23,7 @@ import trustme
 from temporalio.service import TLSConfig
 
 from genesis.lab.temporal_dev import TemporalDevServer
-from genesis.lab.tls_proxy import DEFAULT_PROTOCOLS, TlsProxy, find_nginx, find_stream_module
+from tests.servers.tls_proxy import DEFAULT_PROTOCOLS, TlsProxy, find_nginx, find_stream_module
 from tests.support import require, unavailable
 
 

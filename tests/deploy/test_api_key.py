@@ -3,7 +3,7 @@ variable ``[temporal] api_key_env`` names, on every call, over TLS, and say so p
 refused or missing.
 
 The dev server ignores API keys, so a test against it alone proves nothing about them. Here a
-real nginx (genesis/lab/grpc_auth_proxy.py) stands in front of the session's dev server and does
+real nginx (tests/servers/grpc_auth_proxy.py) stands in front of the session's dev server and does
 what Temporal Cloud does: it serves a call only when ``authorization`` is ``Bearer <key>`` and
 answers anything else with gRPC status UNAUTHENTICATED. Its access log records, per call, whether
 the key matched, so "the worker polls" also proves "the worker's polls carried the key".
@@ -33,9 +33,9 @@ import pytest
 import trustme
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from genesis.failover.config import monitor_workflow_id
-from genesis.lab.grpc_auth_proxy import DENIED_KEY, NO_KEY, GrpcAuthProxy, find_nginx
+from genesis.failover.domain.config import monitor_workflow_id
 from genesis.lab.temporal_dev import TemporalDevServer
+from tests.servers.grpc_auth_proxy import DENIED_KEY, NO_KEY, GrpcAuthProxy, find_nginx
 from tests.support import require
 from tests.worker_cli import POLLING, Worker, refused_at_once, run_cli, site_config
 

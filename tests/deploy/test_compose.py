@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
-from genesis.failover.attributes import SEARCH_ATTRIBUTES
-from genesis.failover.config import load_config
+from genesis.failover.domain.config import load_config
+from genesis.failover.temporal.attributes import SEARCH_ATTRIBUTES
 from genesis.lab.temporal_dev import TemporalDevServer
 from tests.support import require, venv_bin
 from tests.worker_cli import run_cli

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from genesis.failover.cli import COMMANDS
-from genesis.failover.config import TemporalSettings, TlsSettings
+from genesis.failover.app.cli import COMMANDS
+from genesis.failover.domain.config import TemporalSettings, TlsSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "deploy.md"

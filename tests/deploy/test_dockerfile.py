@@ -30,7 +30,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from genesis.failover.config.site import TemporalSettings
+from genesis.failover.domain.config.site import TemporalSettings
 from genesis.lab._proc import die_with_parent
 from genesis.lab.ports import free_port
 from genesis.lab.temporal_dev import TemporalDevServer

@@ -15,7 +15,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from genesis.failover.config.site import TemporalSettings
+from genesis.failover.domain.config.site import TemporalSettings
 from tests.support import CLI, require
 
 REPO = Path(__file__).resolve().parents[2]

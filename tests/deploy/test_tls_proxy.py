@@ -24,8 +24,8 @@ from temporalio.service import TLSConfig
 
 from genesis.lab.ports import port_is_free
 from genesis.lab.temporal_dev import TemporalDevServer
-from genesis.lab.tls_proxy import TlsProxy, TlsProxyError
 from tests.deploy.conftest import LabPki, require_nginx_stream
+from tests.servers.tls_proxy import TlsProxy, TlsProxyError
 
 # Every refusal below happens in well under a second; the bound keeps a regression that hangs
 # (a handshake nobody answers) from eating the test's whole timeout.
@@ -173,7 +173,7 @@ def test_the_proxy_dies_with_its_parent(tmp_path: Path, pki: LabPki) -> None:
             "-c",
             textwrap.dedent(f"""
                 import time
-                from genesis.lab.tls_proxy import TlsProxy
+                from tests.servers.tls_proxy import TlsProxy
                 p = TlsProxy({str(tmp_path / "proxy")!r}, "127.0.0.1:9",
                              cert_file={str(pki.server.cert)!r}, key_file={str(pki.server.key)!r},
                              nginx={nginx!r}).start()

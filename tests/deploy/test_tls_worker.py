@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from genesis.lab.temporal_dev import TemporalDevServer
-from genesis.lab.tls_proxy import TlsProxy
 from tests.deploy.conftest import LabPki
+from tests.servers.tls_proxy import TlsProxy
 from tests.worker_cli import POLLING, Worker, refused_at_once, run_cli, site_config
 
 pytestmark = pytest.mark.integration

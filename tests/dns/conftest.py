@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from genesis.failover.dns import RFC2136Provider
+from genesis.failover.domain.dns import RFC2136Provider
 from genesis.lab import Bind9Lab, find_named, free_port
 from tests.support import require
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
-from genesis.failover.dns import DNSProvider, RecordValues
+from genesis.failover.domain.dns import DNSProvider, RecordValues
 
 Fault = Literal["unauthorized", "not_found", "rate_limited", "server_error", "timeout", "malformed"]
 FAULTS: tuple[Fault, ...] = (

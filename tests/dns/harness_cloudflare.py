@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from genesis.failover.config import CloudflareSettings
-from genesis.failover.dns import RecordValues
-from genesis.failover.dns.cloudflare import CloudflareProvider
+from genesis.failover.domain.config import CloudflareSettings
+from genesis.failover.domain.dns import RecordValues
+from genesis.failover.domain.dns.cloudflare import CloudflareProvider
 from tests.dns.harness import Fault
 from tests.emulators.cloudflare import CloudflareEmulator
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from genesis.failover.config import DigitalOceanSettings
-from genesis.failover.dns.base import RecordValues
-from genesis.failover.dns.digitalocean import DigitalOceanProvider
+from genesis.failover.domain.config import DigitalOceanSettings
+from genesis.failover.domain.dns.base import RecordValues
+from genesis.failover.domain.dns.digitalocean import DigitalOceanProvider
 from tests.dns.harness import Fault
 from tests.emulators.digitalocean import DigitalOceanEmulator
 

@@ -18,8 +18,8 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
-from genesis.failover.config import Rfc2136Settings
-from genesis.failover.dns import RecordValues, RFC2136Provider
+from genesis.failover.domain.config import Rfc2136Settings
+from genesis.failover.domain.dns import RecordValues, RFC2136Provider
 from genesis.lab import Bind9Lab, find_named, free_port
 from tests.dns.harness import Fault
 from tests.support import require

@@ -24,9 +24,9 @@ import boto3
 import botocore.config
 import pytest
 
-from genesis.failover.config import Route53Settings
-from genesis.failover.dns import RecordValues
-from genesis.failover.dns.route53 import Route53Provider
+from genesis.failover.domain.config import Route53Settings
+from genesis.failover.domain.dns import RecordValues
+from genesis.failover.domain.dns.route53 import Route53Provider
 from tests.dns.harness import Fault
 from tests.emulators.fault_proxy import FaultProxy, Request, SigV4Checker
 from tests.emulators.moto_server import MotoServer, shared_moto_server

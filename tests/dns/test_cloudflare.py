@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from genesis.failover.config import CloudflareSettings
-from genesis.failover.dns.cloudflare import AUTO_TTL_SECONDS, CloudflareProvider
-from genesis.failover.errors import (
+from genesis.failover.domain.config import CloudflareSettings
+from genesis.failover.domain.dns.cloudflare import AUTO_TTL_SECONDS, CloudflareProvider
+from genesis.failover.domain.errors import (
     ConfigError,
     DNSBadResponseError,
     DNSError,

@@ -12,8 +12,8 @@ import logging
 
 import pytest
 
-from genesis.failover.dns import DNSProvider
-from genesis.failover.errors import DNSAuthError, DNSConflictError, DNSNotFoundError
+from genesis.failover.domain.dns import DNSProvider
+from genesis.failover.domain.errors import DNSAuthError, DNSConflictError, DNSNotFoundError
 from tests.dns.harness import ProviderHarness
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from genesis.failover.config import DigitalOceanSettings
-from genesis.failover.dns.digitalocean import DigitalOceanProvider, rate_limit_wait
-from genesis.failover.errors import (
+from genesis.failover.domain.config import DigitalOceanSettings
+from genesis.failover.domain.dns.digitalocean import DigitalOceanProvider, rate_limit_wait
+from genesis.failover.domain.errors import (
     ConfigError,
     DNSAuthError,
     DNSBadResponseError,

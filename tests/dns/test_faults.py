@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from genesis.failover.errors import (
+from genesis.failover.domain.errors import (
     DNSAuthError,
     DNSBadResponseError,
     DNSError,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from genesis.failover import DNSManager
-from genesis.failover.errors import ConfigError
+from genesis.failover.domain.errors import ConfigError
 from tests.dns.harness import ProviderHarness
 from tests.dns.harness_rfc2136 import Rfc2136Harness
 

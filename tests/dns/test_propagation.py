@@ -14,9 +14,13 @@ import dns.tsigkeyring
 import dns.update
 import pytest
 
-from genesis.failover.dns import query_nameserver, verify_dns_propagation, wait_for_propagation
-from genesis.failover.dns.authoritative import authoritative_nameservers
-from genesis.failover.errors import DNSTransientError
+from genesis.failover.domain.dns import (
+    query_nameserver,
+    verify_dns_propagation,
+    wait_for_propagation,
+)
+from genesis.failover.domain.dns.authoritative import authoritative_nameservers
+from genesis.failover.domain.errors import DNSTransientError
 from genesis.lab import Bind9Lab, free_port
 from tests.dns.conftest import ZONE
 from tests.emulators.nameserver import answering, fake_nameserver

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dns.rcode
 
-from genesis.failover.dns import check_propagation, verify_dns_propagation
+from genesis.failover.domain.dns import check_propagation, verify_dns_propagation
 from genesis.lab import free_port
 from tests.emulators.nameserver import answering, fake_nameserver
 

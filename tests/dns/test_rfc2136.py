@@ -8,15 +8,15 @@ import secrets
 import pytest
 from pydantic import ValidationError
 
-from genesis.failover.config import DnsRecordConfig, DnsSettings, Rfc2136Settings
-from genesis.failover.dns import (
+from genesis.failover.domain.config import DnsRecordConfig, DnsSettings, Rfc2136Settings
+from genesis.failover.domain.dns import (
     RecordValues,
     RFC2136Provider,
     build_providers,
     verify_dns_propagation,
     wait_for_propagation,
 )
-from genesis.failover.errors import (
+from genesis.failover.domain.errors import (
     ConfigError,
     DNSAuthError,
     DNSConflictError,

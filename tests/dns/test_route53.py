@@ -19,8 +19,8 @@ import botocore.credentials
 import botocore.session
 import pytest
 
-from genesis.failover.dns.route53 import Route53Provider
-from genesis.failover.errors import (
+from genesis.failover.domain.dns.route53 import Route53Provider
+from genesis.failover.domain.errors import (
     ConfigError,
     DNSAuthError,
     DNSBadResponseError,

@@ -14,7 +14,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.dns import DnsActivities
 from activities.payloads import PropagationInput
-from genesis.failover.dns import RFC2136Provider
+from genesis.failover.domain.dns import RFC2136Provider
 from genesis.lab import Bind9Lab
 
 NEW_IP = "192.0.2.99"

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from genesis.failover.config import CheckConfig, GatesSettings
-from genesis.failover.gates import check_failover_gates, check_primary_now
+from genesis.failover.domain.config import CheckConfig, GatesSettings
+from genesis.failover.domain.gates import check_failover_gates, check_primary_now
 from genesis.lab.ports import free_port
 from tests.emulators.loopback import LoopbackHandler, LoopbackHTTPServer
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from genesis.failover.config import GatesSettings, ReplicationLagGate
-from genesis.failover.gates import check_failover_gates, read_replication_lag
+from genesis.failover.domain.config import GatesSettings, ReplicationLagGate
+from genesis.failover.domain.gates import check_failover_gates, read_replication_lag
 from genesis.lab.ports import free_port
 from tests.servers.postgres import Postgres, postgres_fixture  # noqa: F401
 

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from genesis.failover.config import GatesSettings, ReplicationLagGate
-from genesis.failover.gates import check_failover_gates, read_replication_lag
+from genesis.failover.domain.config import GatesSettings, ReplicationLagGate
+from genesis.failover.domain.gates import check_failover_gates, read_replication_lag
 
 SELECT_LAG = "SELECT seconds FROM lag"
 # Runs until something stops it; it reads the lag table first, so it holds a read lock meanwhile.

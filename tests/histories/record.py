@@ -31,7 +31,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from genesis.failover.models import OperationRequest
+from genesis.failover.domain.models import OperationRequest
 from tests.workflows.lab import Lab, MonitorWorkflow, until
 
 
@@ -75,7 +75,7 @@ async def record(prefix: Path) -> None:
 async def record_large_site(lab: Lab, prefix: Path) -> None:
     """A site with more checks than one probe batch (450): its probes spread over the interval
     (issue 7), two intervals of them. Writes ``<prefix>-large-monitor.json``."""
-    from genesis.failover.config import CheckConfig
+    from genesis.failover.domain.config import CheckConfig
 
     checks = [
         CheckConfig(name=f"c{i}", check_type="tcp", target="127.0.0.1:9", interval_seconds=30)

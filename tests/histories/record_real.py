@@ -29,8 +29,8 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from genesis.failover.config import monitor_workflow_id, parse_config
-from genesis.failover.models import OperationRequest
+from genesis.failover.domain.config import monitor_workflow_id, parse_config
+from genesis.failover.domain.models import OperationRequest
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.ports import free_port

@@ -16,8 +16,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
-from genesis.failover.models import FailoverInput, FailoverResult
-from genesis.failover.plan import MonitorInput
+from genesis.failover.domain.models import FailoverInput, FailoverResult
+from genesis.failover.domain.plan import MonitorInput
 from workflows.failover import FailoverWorkflow
 from workflows.monitor import MonitorWorkflow
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from genesis.failover.config import HookConfig, HooksSettings
-from genesis.failover.errors import ConfigError, HookError
-from genesis.failover.hooks import (
+from genesis.failover.domain.config import HookConfig, HooksSettings
+from genesis.failover.domain.errors import ConfigError, HookError
+from genesis.failover.domain.hooks import (
     BASE_ENV,
     KILL_GRACE_SECONDS,
     OUTPUT_LIMIT,
@@ -27,7 +27,7 @@ from genesis.failover.hooks import (
     HookContext,
     HookRegistry,
 )
-from genesis.failover.models import HookSpec
+from genesis.failover.domain.models import HookSpec
 from tests.support import require, unavailable
 
 CTX = HookContext(

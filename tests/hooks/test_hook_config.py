@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from genesis.failover.config import HookConfig, HooksSettings, parse_config
-from genesis.failover.errors import ConfigError
-from genesis.failover.hooks import PHASES, HookRegistry
+from genesis.failover.domain.config import HookConfig, HooksSettings, parse_config
+from genesis.failover.domain.errors import ConfigError
+from genesis.failover.domain.hooks import PHASES, HookRegistry
 
 MINIMAL: dict[str, Any] = {
     "site": {"name": "genesis", "primary_ip": "192.0.2.10", "backup_ip": "192.0.2.20"},

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from genesis.failover.errors import HookError
-from genesis.failover.hooks import HookContext, HookRegistry
-from genesis.failover.models import HookSpec
+from genesis.failover.domain.errors import HookError
+from genesis.failover.domain.hooks import HookContext, HookRegistry
+from genesis.failover.domain.models import HookSpec
 
 CTX = HookContext(
     site="genesis",

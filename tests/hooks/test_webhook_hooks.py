@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from genesis.failover.config import HookConfig, HooksSettings
-from genesis.failover.errors import ConfigError, HookError
-from genesis.failover.hooks import HookContext, HookRegistry, WebhookHook
-from genesis.failover.models import HookSpec
+from genesis.failover.domain.config import HookConfig, HooksSettings
+from genesis.failover.domain.errors import ConfigError, HookError
+from genesis.failover.domain.hooks import HookContext, HookRegistry, WebhookHook
+from genesis.failover.domain.models import HookSpec
 from tests.emulators.webhook_receiver import WebhookReceiver
 
 CTX = HookContext(

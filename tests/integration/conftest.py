@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowHandle
 
-from genesis.failover.config import FailoverConfig, monitor_workflow_id, parse_config
-from genesis.failover.dns import query_nameserver
-from genesis.failover.models import FailoverResult, OperationRequest
+from genesis.failover.domain.config import FailoverConfig, monitor_workflow_id, parse_config
+from genesis.failover.domain.dns import query_nameserver
+from genesis.failover.domain.models import FailoverResult, OperationRequest
 from genesis.lab.bind9 import Bind9Lab, find_named
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer

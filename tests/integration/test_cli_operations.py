@@ -23,7 +23,7 @@ import dns.rrset
 import pytest
 from temporalio.client import Client
 
-from genesis.failover.config import FailoverConfig, failover_workflow_id, parse_config
+from genesis.failover.domain.config import FailoverConfig, failover_workflow_id, parse_config
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.ports import free_port

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from genesis.failover import DNSManager, FailoverCoordinator, HealthCheck, HealthChecker
-from genesis.failover.hooks import HookContext
+from genesis.failover.domain.hooks import HookContext
 from genesis.lab.bind9 import Bind9Lab, find_named
 from genesis.lab.http_target import DemoService
 from genesis.lab.ports import free_port

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from genesis.failover.config import FailoverConfig, failover_workflow_id, parse_config
+from genesis.failover.domain.config import FailoverConfig, failover_workflow_id, parse_config
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer

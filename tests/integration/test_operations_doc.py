@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from genesis.failover.config import FailoverConfig
+from genesis.failover.domain.config import FailoverConfig
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer, find_temporal_cli

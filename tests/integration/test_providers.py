@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowHandle
 
-from genesis.failover.config import FailoverConfig, parse_config
+from genesis.failover.domain.config import FailoverConfig, parse_config
 from genesis.lab.temporal_dev import TemporalDevServer
 from tests.dns.harness import ProviderHarness
 from tests.dns.harness_rfc2136 import Rfc2136Harness

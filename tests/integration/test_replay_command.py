@@ -20,8 +20,8 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner
 
-from genesis.failover.config import FailoverConfig, monitor_workflow_id
-from genesis.failover.models import FailoverInput, FailoverResult
+from genesis.failover.domain.config import FailoverConfig, monitor_workflow_id
+from genesis.failover.domain.models import FailoverInput, FailoverResult
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer

@@ -15,9 +15,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from genesis.failover.attributes import SEARCH_ATTRIBUTES
-from genesis.failover.config import FailoverConfig, monitor_workflow_id
-from genesis.failover.dev import register_search_attributes_on
+from genesis.failover.app.dev import register_search_attributes_on
+from genesis.failover.domain.config import FailoverConfig, monitor_workflow_id
+from genesis.failover.temporal.attributes import SEARCH_ATTRIBUTES
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer, find_temporal_cli
 from tests.integration.conftest import BACKUP, PRIMARY, request, running_worker, wait_status

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 from temporalio.client import Client
 
-from genesis.failover.config import FailoverConfig, parse_config
+from genesis.failover.domain.config import FailoverConfig, parse_config
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from genesis.failover.config import MetricsSettings, load_config, parse_config
-from genesis.failover.errors import ConfigError
-from genesis.failover.metrics import PROBE_BUCKETS
+from genesis.failover.domain.config import MetricsSettings, load_config, parse_config
+from genesis.failover.domain.errors import ConfigError
+from genesis.failover.domain.metrics import PROBE_BUCKETS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from genesis.failover.metrics import OURS, Metric
+from genesis.failover.domain.metrics import OURS, Metric
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from genesis.failover.config import MetricsSettings
-from genesis.failover.errors import ConfigError
+from genesis.failover.domain.config import MetricsSettings
+from genesis.failover.domain.errors import ConfigError
 from genesis.lab.ports import free_port, port_is_free
 from tests.metrics.scrape import scrape
 from tests.metrics.test_metrics_config import config_with

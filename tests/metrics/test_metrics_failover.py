@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from genesis.failover.config import FailoverConfig, parse_config
+from genesis.failover.domain.config import FailoverConfig, parse_config
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.ports import free_port, port_is_free

@@ -10,7 +10,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from genesis.failover.config import MetricsSettings
+from genesis.failover.domain.config import MetricsSettings
 from genesis.lab.ports import free_port
 from tests.metrics.scrape import scrape
 from worker.metrics import metrics_runtime

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from genesis.failover.models import (
+from genesis.failover.domain.models import (
     FailoverInput,
     FailoverResult,
     NotificationEvent,
@@ -14,7 +14,7 @@ from genesis.failover.models import (
     RecordRef,
     RecordSwitch,
 )
-from genesis.failover.notify import events
+from genesis.failover.domain.notify import events
 
 WORKFLOW_ID = "failover-genesis-20240501T031200Z"
 RUN_ID = "5f0c3a8e-1d2b-4c6f-9a7e-0b1c2d3e4f50"

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from genesis.failover.config import EmailSettings, NotificationsSettings
-from genesis.failover.errors import NotificationError
-from genesis.failover.notify import EmailNotifier, build_notifiers
-from genesis.failover.notify.email import compose_email
+from genesis.failover.domain.config import EmailSettings, NotificationsSettings
+from genesis.failover.domain.errors import NotificationError
+from genesis.failover.domain.notify import EmailNotifier, build_notifiers
+from genesis.failover.domain.notify.email import compose_email
 from tests.emulators.notify_fixtures import SMTPServerFactory, free_port
 from tests.notify.scenario import WORKFLOW_ID, Failover, failover
 

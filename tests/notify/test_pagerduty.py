@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from genesis.failover.config import PagerDutySettings
-from genesis.failover.errors import NotificationError
-from genesis.failover.notify import PagerDutyNotifier, events
-from genesis.failover.state import CheckHealth
+from genesis.failover.domain.config import PagerDutySettings
+from genesis.failover.domain.errors import NotificationError
+from genesis.failover.domain.notify import PagerDutyNotifier, events
+from genesis.failover.domain.state import CheckHealth
 from tests.emulators.pagerduty import PagerDutyReceiver, event_errors
 from tests.notify.scenario import STARTED, WORKFLOW_ID, Failover, failover
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from genesis.failover.config import EmailSettings, NotificationsSettings, PagerDutySettings
-from genesis.failover.errors import ConfigError, NotificationError
-from genesis.failover.models import NotificationEvent
-from genesis.failover.notify import Notifier, Notifiers, build_notifiers
+from genesis.failover.domain.config import EmailSettings, NotificationsSettings, PagerDutySettings
+from genesis.failover.domain.errors import ConfigError, NotificationError
+from genesis.failover.domain.models import NotificationEvent
+from genesis.failover.domain.notify import Notifier, Notifiers, build_notifiers
 from tests.emulators.pagerduty import PagerDutyReceiver
 from tests.notify.scenario import Failover
 

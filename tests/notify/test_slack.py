@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from genesis.failover.config import SlackSettings
-from genesis.failover.errors import NotificationError
-from genesis.failover.notify import SlackNotifier
+from genesis.failover.domain.config import SlackSettings
+from genesis.failover.domain.errors import NotificationError
+from genesis.failover.domain.notify import SlackNotifier
 from tests.emulators.notify_fixtures import free_port
 from tests.emulators.slack import SlackReceiver, block_errors
 from tests.notify.scenario import WORKFLOW_ID, Failover, failover

@@ -29,8 +29,8 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
-from genesis.failover.config import failover_workflow_id, monitor_workflow_id
-from genesis.failover.models import FailoverResult, OperationRequest
+from genesis.failover.domain.config import failover_workflow_id, monitor_workflow_id
+from genesis.failover.domain.models import FailoverResult, OperationRequest
 from genesis.lab.temporal_dev import TemporalDevServer
 from tests.dns.harness_digitalocean import DigitalOceanHarness
 from tests.emulators.nameserver import FakeNameserver, answering, fake_nameserver

@@ -6,7 +6,7 @@ path with a typo, `dev --port 70000`). The CLI must say what is wrong before it 
 abbreviation silently read as `--force`, or a port only refused by the server it was about to
 start, is the CLI acting on a guess.
 
-The CLI runs in this process (``genesis.failover.cli.main``), as the console script calls it;
+The CLI runs in this process (``genesis.failover.app.cli.main``), as the console script calls it;
 its config names a closed loopback port as Temporal, so any attempt to reach a server would end
 in exit 1 ("cannot reach Temporal"), not 2. A few cases run the real script in a subprocess.
 """
@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from genesis.failover.cli import main
+from genesis.failover.app.cli import main
 from genesis.lab.ports import free_port
 from tests.support import CLI, toml_text
 
@@ -262,7 +262,7 @@ def test_the_closed_port_would_show_an_attempt_to_reach_temporal(config: Path) -
 def test_the_console_script_exits_2_on_a_bad_argument(
     config: Path, argv: list[str], expected: str
 ) -> None:
-    command = [CLI] if Path(CLI).exists() else [sys.executable, "-m", "genesis.failover.cli"]
+    command = [CLI] if Path(CLI).exists() else [sys.executable, "-m", "genesis.failover.app.cli"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "GENESIS_"))}
     result = subprocess.run(
         [*command, "-c", str(config), *argv],

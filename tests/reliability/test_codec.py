@@ -1,6 +1,7 @@
-"""Encryption at rest: the AES-256-GCM payload codec (genesis/failover/codec.py), its keys from the
-environment, rotation, tampering, and a real failover on the dev server whose stored history is
-ciphertext while the CLI, the codec server and `temporal --codec-endpoint` read it in clear."""
+"""Encryption at rest: the AES-256-GCM payload codec (genesis/failover/temporal/codec.py), its keys
+from the environment, rotation, tampering, and a real failover on the dev server whose stored
+history is ciphertext while the CLI, the codec server and `temporal --codec-endpoint` read it in
+clear."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
-from genesis.failover.codec import (
+from genesis.failover.domain.config import failover_workflow_id, parse_config
+from genesis.failover.domain.config.site import EncryptionSettings
+from genesis.failover.domain.errors import ConfigError
+from genesis.failover.temporal.codec import (
     ENCODING,
     KEY_ID_KEY,
     EncryptionCodec,
@@ -29,11 +33,8 @@ from genesis.failover.codec import (
     key_id,
     new_key,
 )
-from genesis.failover.codec_server import codec_server_for
-from genesis.failover.config import failover_workflow_id, parse_config
-from genesis.failover.config.site import EncryptionSettings
-from genesis.failover.converter import data_converter
-from genesis.failover.errors import ConfigError
+from genesis.failover.temporal.codec_server import codec_server_for
+from genesis.failover.temporal.converter import data_converter
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.ports import free_port

@@ -5,7 +5,7 @@ session dev server, on the crash lab's site (tests/reliability/crash_lab.py): th
 emulator counts DNS writes, command hooks wait for a release file, so the test decides when a
 hook's activity ends.
 
-What the worker does on SIGTERM (genesis/failover/cli/local.py, worker/main.py): it stops
+What the worker does on SIGTERM (genesis/failover/app/cli/local.py, worker/main.py): it stops
 polling at once; activities in flight get ``[temporal] shutdown_grace_seconds`` to finish; then
 the process exits 0. What these tests measured about the rest (temporalio 1.35, server 1.32):
 - an activity that finishes within the grace is reported complete before the process exits:
@@ -33,8 +33,8 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import WorkflowExecutionStatus
 
-from genesis.failover.config import failover_workflow_id
-from genesis.failover.models import FailoverResult
+from genesis.failover.domain.config import failover_workflow_id
+from genesis.failover.domain.models import FailoverResult
 from tests.reliability.crash_lab import POST, PRE, CrashSite, alive
 from workflows.retries import HOOK_HEARTBEAT_TIMEOUT
 

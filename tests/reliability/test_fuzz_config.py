@@ -24,10 +24,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from genesis.failover.cli import main
-from genesis.failover.config import FailoverConfig, load_config, parse_config
-from genesis.failover.errors import ConfigError
-from genesis.failover.plan import MonitorInput, MonitorPlan, build_monitor_plan
+from genesis.failover.app.cli import main
+from genesis.failover.domain.config import FailoverConfig, load_config, parse_config
+from genesis.failover.domain.errors import ConfigError
+from genesis.failover.domain.plan import MonitorInput, MonitorPlan, build_monitor_plan
 from tests.support import toml_text
 
 ROOT = Path(__file__).resolve().parents[2]

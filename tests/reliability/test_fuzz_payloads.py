@@ -23,10 +23,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from genesis.failover.config import CheckConfig
-from genesis.failover.errors import ConfigError
-from genesis.failover.models import operation_request
-from genesis.failover.plan import MonitorPlan
+from genesis.failover.domain.config import CheckConfig
+from genesis.failover.domain.errors import ConfigError
+from genesis.failover.domain.models import operation_request
+from genesis.failover.domain.plan import MonitorPlan
 from tests.workflows.lab import BACKUP, DOMAIN, Lab, until
 
 HUGE = "x" * 200_000

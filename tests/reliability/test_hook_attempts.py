@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from genesis.failover.models import FailoverResult
+from genesis.failover.domain.models import FailoverResult
 from tests.workflows.lab import BACKUP, DOMAIN, PRIMARY, Lab
 from workflows.failover import FailoverWorkflow
 

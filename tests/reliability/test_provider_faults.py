@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from genesis.failover.config import FailoverConfig, load_config, parse_config
+from genesis.failover.domain.config import FailoverConfig, load_config, parse_config
 from genesis.lab.temporal_dev import TemporalDevServer
 from tests.dns.harness_cloudflare import CloudflareHarness
 from tests.dns.harness_digitalocean import DigitalOceanHarness

@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from genesis.failover.config import FailoverConfig, failover_workflow_id, parse_config
-from genesis.failover.secrets import known_secrets, redact, secret_env_names
+from genesis.failover.domain.config import FailoverConfig, failover_workflow_id, parse_config
+from genesis.failover.domain.secrets import known_secrets, redact, secret_env_names
 from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.temporal_dev import TemporalDevServer

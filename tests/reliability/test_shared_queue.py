@@ -30,7 +30,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import WorkflowExecutionStatus
 
-from genesis.failover.config import monitor_workflow_id
+from genesis.failover.domain.config import monitor_workflow_id
 from tests.integration.conftest import wait_status
 from tests.reliability.crash_lab import POST, PRE, CrashSite, parent_of
 from tests.reliability.worker_process import WorkerProcess

@@ -29,8 +29,8 @@ from temporalio.client import (
 )
 
 from activities.payloads import ProbeBatchInput, ProbeBatchResult
-from genesis.failover.models import FailoverResult, OperationRequest
-from genesis.failover.plan import MonitorPlan
+from genesis.failover.domain.models import FailoverResult, OperationRequest
+from genesis.failover.domain.plan import MonitorPlan
 from tests.integration.conftest import wait_status
 from tests.workflows.lab import BACKUP, DOMAIN, PRIMARY, Lab, ScriptedGates, ScriptedProbes
 from workflows.monitor import MonitorWorkflow

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from genesis.failover.config import (
+from genesis.failover.domain.config import (
     FailoverConfig,
     check_from_seed_dict,
     load_config,
     parse_config,
 )
-from genesis.failover.errors import ConfigError
-from genesis.failover.hooks import import_hook
-from genesis.failover.plan import build_monitor_plan
+from genesis.failover.domain.errors import ConfigError
+from genesis.failover.domain.hooks import import_hook
+from genesis.failover.domain.plan import build_monitor_plan
 
 # The contract from DESIGN.md, verbatim.
 CONTRACT_TOML = """
@@ -212,7 +212,7 @@ def test_the_local_lab_example_loads() -> None:
 
 
 def test_the_multi_provider_example_loads_and_needs_each_providers_secret() -> None:
-    from genesis.failover.dns import build_providers
+    from genesis.failover.domain.dns import build_providers
 
     config = load_config(Path(__file__).resolve().parents[2] / "examples" / "multi-provider.toml")
     assert config.dns.providers_used == ["cloudflare", "digitalocean", "rfc2136", "route53"]
@@ -221,9 +221,9 @@ def test_the_multi_provider_example_loads_and_needs_each_providers_secret() -> N
 
 
 def test_the_production_example_loads_and_every_secret_and_program_is_checked_at_start() -> None:
-    from genesis.failover.hooks import HookRegistry
-    from genesis.failover.notify import build_notifiers
-    from genesis.failover.secrets import secret_env_names
+    from genesis.failover.domain.hooks import HookRegistry
+    from genesis.failover.domain.notify import build_notifiers
+    from genesis.failover.domain.secrets import secret_env_names
 
     config = load_config(Path(__file__).resolve().parents[2] / "examples" / "production.toml")
     assert config.gates.configured == ["backup_api", "replication_lag"]
@@ -748,7 +748,7 @@ def test_a_bad_rfc2136_server_is_rejected(server: str) -> None:
 
 def test_good_nameservers_are_read_the_same_by_propagation() -> None:
     # What the config accepts, the propagation code must be able to read.
-    from genesis.failover.dns.propagation import split_host_port
+    from genesis.failover.domain.dns.propagation import split_host_port
 
     assert split_host_port("[::1]:5300") == ("::1", 5300)
     assert split_host_port("ns1.example.com") == ("ns1.example.com", 53)

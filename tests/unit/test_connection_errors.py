@@ -14,9 +14,9 @@ from __future__ import annotations
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
-from genesis.failover.config import TemporalSettings
-from genesis.failover.connection import ConnectionOptions, _classified
-from genesis.failover.errors import TemporalRefused, TemporalUnreachable
+from genesis.failover.domain.config import TemporalSettings
+from genesis.failover.domain.errors import TemporalRefused, TemporalUnreachable
+from genesis.failover.temporal.connection import ConnectionOptions, _classified
 
 PREFIX = "Failed client connect: Server connection error: tonic::transport::Error(Transport, "
 AFTER = "Failed client connect: `get_system_info` call error after connection: Status { "

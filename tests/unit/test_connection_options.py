@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import trustme
 
-from genesis.failover.config import TemporalSettings, parse_config
-from genesis.failover.connection import connection_options
-from genesis.failover.errors import ConfigError
+from genesis.failover.domain.config import TemporalSettings, parse_config
+from genesis.failover.domain.errors import ConfigError
+from genesis.failover.temporal.connection import connection_options
 from tests.unit.test_config import MINIMAL, with_
 
 TLS_ENV = (
@@ -242,13 +242,13 @@ def test_a_client_certificate_near_its_end_is_announced_at_start(
 ) -> None:
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=5, hours=1)
     files = _pem_files(tmp_path, ca, not_after=soon)
-    with caplog.at_level("WARNING", logger="genesis.failover.connection"):
+    with caplog.at_level("WARNING", logger="genesis.failover.temporal.connection"):
         connection_options(TemporalSettings.model_validate({"tls": files}), {})
     assert "expires in 5 days" in caplog.text and files["client_cert_path"] in caplog.text
 
     caplog.clear()
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=90)
     fresh = _pem_files(tmp_path, ca, not_after=later)
-    with caplog.at_level("WARNING", logger="genesis.failover.connection"):
+    with caplog.at_level("WARNING", logger="genesis.failover.temporal.connection"):
         connection_options(TemporalSettings.model_validate({"tls": fresh}), {})
     assert "expires" not in caplog.text

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from genesis.failover import drill
-from genesis.failover.models import (
+from genesis.failover.app import drill
+from genesis.failover.domain.models import (
     FailoverPlan,
     FailoverResult,
     GateResult,

@@ -7,9 +7,9 @@ import socket
 import pytest
 
 from genesis.failover import HealthCheck, HealthChecker
-from genesis.failover.config import HookConfig, HooksSettings
-from genesis.failover.errors import ConfigError, HookError
-from genesis.failover.hooks import HookContext, HookRegistry
+from genesis.failover.domain.config import HookConfig, HooksSettings
+from genesis.failover.domain.errors import ConfigError, HookError
+from genesis.failover.domain.hooks import HookContext, HookRegistry
 from tests import sample_hooks
 
 CTX = HookContext(

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from genesis.failover import policy
-from genesis.failover.config import CheckConfig, PolicySettings
-from genesis.failover.models import FailoverResult, ProbeResult, RecordSwitch
-from genesis.failover.state import CheckHealth, OperationRecord, SiteState
+from genesis.failover.domain import policy
+from genesis.failover.domain.config import CheckConfig, PolicySettings
+from genesis.failover.domain.models import FailoverResult, ProbeResult, RecordSwitch
+from genesis.failover.domain.state import CheckHealth, OperationRecord, SiteState
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 PRIMARY, BACKUP = "192.0.2.10", "192.0.2.20"

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from genesis.failover.config import CheckConfig
-from genesis.failover.probes import MAX_PROBES_IN_FLIGHT, batch_seconds, run_probes
+from genesis.failover.domain.config import CheckConfig
+from genesis.failover.domain.probes import MAX_PROBES_IN_FLIGHT, batch_seconds, run_probes
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
 

@@ -10,8 +10,8 @@ from typing import Any
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.payloads import ProbeBatchInput, ProbeBatchResult
-from genesis.failover.config import CheckConfig
-from genesis.failover.models import ProbeResult
+from genesis.failover.domain.config import CheckConfig
+from genesis.failover.domain.models import ProbeResult
 
 CONVERTER = pydantic_data_converter.payload_converter
 

@@ -25,9 +25,9 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
-from genesis.failover.config import CheckConfig
-from genesis.failover.models import ProbeResult
-from genesis.failover.probes import new_http_client, run_probe, run_probes
+from genesis.failover.domain.config import CheckConfig
+from genesis.failover.domain.models import ProbeResult
+from genesis.failover.domain.probes import new_http_client, run_probe, run_probes
 from tests.servers.postgres import Postgres, postgres_fixture  # noqa: F401
 from tests.support import unavailable
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from genesis.failover import render
-from genesis.failover.config import FailoverConfig, PolicySettings, parse_config
-from genesis.failover.models import GateResult, NotificationOutcome
-from genesis.failover.state import OperationRecord, SiteState
-from genesis.failover.status import build_status
+from genesis.failover.app import render
+from genesis.failover.domain.config import FailoverConfig, PolicySettings, parse_config
+from genesis.failover.domain.models import GateResult, NotificationOutcome
+from genesis.failover.domain.state import OperationRecord, SiteState
+from genesis.failover.domain.status import build_status
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from email.utils import formatdate
 
 import pytest
 
-from genesis.failover.dns.retry_after import retry_after_seconds
+from genesis.failover.domain.dns.retry_after import retry_after_seconds
 
 NOW = 1_700_000_000.0
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from genesis.failover.config import parse_config
-from genesis.failover.config.loader import MAX_CHECKS_PER_SITE
-from genesis.failover.hooks import HookRegistry
-from genesis.failover.plan import MonitorInput, build_monitor_plan
-from genesis.failover.probes._result import MAX_ERROR_CHARS
-from genesis.failover.state import SiteState
+from genesis.failover.domain.config import parse_config
+from genesis.failover.domain.config.loader import MAX_CHECKS_PER_SITE
+from genesis.failover.domain.hooks import HookRegistry
+from genesis.failover.domain.plan import MonitorInput, build_monitor_plan
+from genesis.failover.domain.probes._result import MAX_ERROR_CHARS
+from genesis.failover.domain.state import SiteState
 from tests.unit.test_config import MINIMAL, config_error, with_
 
 TEMPORAL_PAYLOAD_LIMIT = 2 * 1024 * 1024  # the server's default limit.blobSize.error

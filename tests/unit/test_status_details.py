@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from genesis.failover.config import CheckConfig, PolicySettings
-from genesis.failover.models import FailoverInput, OperationRequest, RecordRef
-from genesis.failover.plan import MonitorPlan
-from genesis.failover.state import CheckHealth, Decision, OperationRecord, SiteState
-from genesis.failover.status import details_markdown, operation_details, plan_details
+from genesis.failover.domain.config import CheckConfig, PolicySettings
+from genesis.failover.domain.models import FailoverInput, OperationRequest, RecordRef
+from genesis.failover.domain.plan import MonitorPlan
+from genesis.failover.domain.state import CheckHealth, Decision, OperationRecord, SiteState
+from genesis.failover.domain.status import details_markdown, operation_details, plan_details
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 POLICY = PolicySettings(cooldown_seconds=300, max_failovers_per_day=5)

@@ -29,24 +29,24 @@ from activities.payloads import (
     ReadinessInput,
     ReadinessResult,
 )
-from genesis.failover.config import (
+from genesis.failover.domain.config import (
     ALL_EVENTS,
     CheckConfig,
     PolicySettings,
     PropagationSettings,
 )
-from genesis.failover.dns.base import DNSProvider, RecordValues
-from genesis.failover.errors import DNSNotFoundError, NotificationError
-from genesis.failover.hooks import HookRegistry
-from genesis.failover.models import (
+from genesis.failover.domain.dns.base import DNSProvider, RecordValues
+from genesis.failover.domain.errors import DNSNotFoundError, NotificationError
+from genesis.failover.domain.hooks import HookRegistry
+from genesis.failover.domain.models import (
     GateResult,
     NotificationEvent,
     NotificationRoutes,
     ProbeResult,
     RecordRef,
 )
-from genesis.failover.notify import Notifiers
-from genesis.failover.plan import MonitorInput, MonitorPlan
+from genesis.failover.domain.notify import Notifiers
+from genesis.failover.domain.plan import MonitorInput, MonitorPlan
 from workflows.failover import FailoverWorkflow
 from workflows.monitor import MonitorWorkflow
 

@@ -18,11 +18,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import DnsActivities, HookActivities
-from genesis.failover.config import PropagationSettings
-from genesis.failover.dns import DNSProvider, RecordValues
-from genesis.failover.errors import DNSNotFoundError, DNSTransientError
-from genesis.failover.hooks import HookRegistry
-from genesis.failover.models import FailoverInput, FailoverResult, ProgressStep, RecordRef
+from genesis.failover.domain.config import PropagationSettings
+from genesis.failover.domain.dns import DNSProvider, RecordValues
+from genesis.failover.domain.errors import DNSNotFoundError, DNSTransientError
+from genesis.failover.domain.hooks import HookRegistry
+from genesis.failover.domain.models import FailoverInput, FailoverResult, ProgressStep, RecordRef
 from workflows.failover import FailoverWorkflow
 
 PRIMARY, BACKUP, OTHER = "192.0.2.10", "192.0.2.20", "203.0.113.77"

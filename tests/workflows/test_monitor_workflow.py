@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from genesis.failover.config import (
+from genesis.failover.domain.config import (
     ALL_EVENTS,
     CheckConfig,
     GatesSettings,
     PolicySettings,
 )
-from genesis.failover.models import (
+from genesis.failover.domain.models import (
     NotificationRoutes,
     OperationRequest,
     RecordRef,

@@ -12,8 +12,8 @@ from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType
 
-from genesis.failover.config import CheckConfig
-from genesis.failover.probes import PROBES_PER_BATCH
+from genesis.failover.domain.config import CheckConfig
+from genesis.failover.domain.probes import PROBES_PER_BATCH
 from tests.workflows.lab import Lab
 
 INTERVAL = 30
