@@ -1,4 +1,4 @@
-"""Process probe over Linux ``/proc`` (no psutil dependency).
+"""Process probe over psutil (Linux, and the macOS laptops where operators run ``check``).
 
 ``target`` is a process name, or a pidfile path when it contains "/"; ``check.pidfile`` and
 ``check.cmdline_contains`` add criteria. The failure stories each rule prevents:
@@ -6,7 +6,9 @@
 - a pidfile left behind by a crash names a pid that is gone (stale) or, worse, that the kernel has
   since given to an unrelated process: with a name or cmdline criterion the pid must still match;
 - the probing process's own command line may contain the very words it searches for (a worker
-  started with ``--check-cmdline trading-engine``): it is excluded from name and cmdline scans.
+  started with ``--check-cmdline trading-engine``): it is excluded from name and cmdline scans;
+- a process may exit, turn zombie or belong to a user whose details we may not read while a scan
+  looks at it: that process is skipped, and the scan goes on.
 """
 
 from __future__ import annotations
@@ -16,20 +18,26 @@ import os
 import re
 from pathlib import Path
 
+import psutil
+
 from genesis.failover.domain.config import CheckConfig
 from genesis.failover.domain.models import ProbeResult
 from genesis.failover.domain.probes._result import run_bounded
 
-PROC = Path("/proc")
-# The kernel keeps TASK_COMM_LEN - 1 = 15 characters of a process name in comm.
+# The kernel keeps TASK_COMM_LEN - 1 = 15 characters of a process name (macOS keeps 16): a longer
+# name matches on its first 15. psutil's name() may give back the full name when argv[0] starts
+# with the truncated one, so both sides are cut before comparing.
 COMM_LEN = 15
-# Process states that are not running: Z zombie, X (or x on old kernels) dead.
-DEAD_STATES = frozenset("ZXx")
+# Statuses that are not running: a zombie has exited and waits to be reaped; dead is on its way out.
+NOT_RUNNING = frozenset({psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD})
+# Gone, or not ours to read: in a scan such a process is skipped, never a crash.
+UNREADABLE = (psutil.NoSuchProcess, psutil.AccessDenied)
 _PID = re.compile(r"[0-9]+")
 
 
 async def probe_process(check: CheckConfig, *, origin: str = "") -> ProbeResult:
-    # Reading /proc is blocking file I/O, hundreds of files on a busy host: keep it off the loop.
+    # psutil reads /proc (or calls sysctl) synchronously, for every process on a busy host:
+    # keep it off the loop.
     return await run_bounded(
         check, lambda _clock: asyncio.to_thread(check_process, check), origin=origin
     )
@@ -37,8 +45,6 @@ async def probe_process(check: CheckConfig, *, origin: str = "") -> ProbeResult:
 
 def check_process(check: CheckConfig) -> str | None:
     """None when a process matching every criterion runs, else why not."""
-    if not (PROC / "self" / "stat").exists():
-        return "process checks need Linux /proc"
     if "/" in check.target:
         name, pidfiles = None, [check.target]
     else:
@@ -65,14 +71,21 @@ def _check_pidfile(pidfile: str, name: str | None, cmdline_contains: str | None)
     if not tokens or not _PID.fullmatch(tokens[0]) or int(tokens[0]) == 0:
         return f"pidfile {pidfile} does not hold a pid: {text.strip()[:40]!r}"
     pid = int(tokens[0])
-    stat = _stat(pid)
-    if stat is None:
-        return f"stale pidfile {pidfile}: pid {pid} not running"
-    comm, state = stat
-    if state in DEAD_STATES:
-        what = "zombie" if state == "Z" else "dead"
-        return f"stale pidfile {pidfile}: pid {pid} not running ({what}, state {state})"
-    mismatch = _mismatch(pid, comm, name, cmdline_contains)
+    stale = f"stale pidfile {pidfile}: pid {pid} not running"
+    try:
+        process = psutil.Process(pid)
+        with process.oneshot():
+            status = process.status()
+            if status in NOT_RUNNING:
+                return f"{stale} ({status})"
+            mismatch = _mismatch(process, name, cmdline_contains)
+    except psutil.ZombieProcess:  # before NoSuchProcess: it is one
+        return f"{stale} ({psutil.STATUS_ZOMBIE})"
+    except psutil.NoSuchProcess:
+        return stale
+    except psutil.AccessDenied:
+        # It runs, but whether it is still ours cannot be told: not a pass.
+        return f"pidfile {pidfile}: pid {pid} cannot be inspected (access denied)"
     if mismatch is not None:
         return f"pidfile {pidfile}: pid {pid} {mismatch} (pid reused?)"
     return None
@@ -80,15 +93,17 @@ def _check_pidfile(pidfile: str, name: str | None, cmdline_contains: str | None)
 
 def _scan(name: str | None, cmdline_contains: str | None) -> str | None:
     me = os.getpid()
-    for entry in os.listdir(PROC):
-        if not entry.isdigit() or int(entry) == me:
+    for process in psutil.process_iter():
+        if process.pid == me:
             continue
-        pid = int(entry)
-        stat = _stat(pid)
-        if stat is None or stat[1] in DEAD_STATES:
+        try:
+            with process.oneshot():
+                if process.status() in NOT_RUNNING:
+                    continue
+                if _mismatch(process, name, cmdline_contains) is None:
+                    return None
+        except UNREADABLE:
             continue
-        if _mismatch(pid, stat[0], name, cmdline_contains) is None:
-            return None
     wanted = []
     if name is not None:
         wanted.append(f"named {name!r}")
@@ -97,41 +112,23 @@ def _scan(name: str | None, cmdline_contains: str | None) -> str | None:
     return f"no running process {' and '.join(wanted)}"
 
 
-def _mismatch(pid: int, comm: str, name: str | None, cmdline_contains: str | None) -> str | None:
-    """None when the process matches; cmdline is read only when comm does not decide."""
+def _mismatch(
+    process: psutil.Process, name: str | None, cmdline_contains: str | None
+) -> str | None:
+    """None when the process matches; cmdline is read only when the name does not decide.
+
+    May raise psutil's NoSuchProcess (ZombieProcess) or AccessDenied: the caller decides.
+    """
     argv: list[str] | None = None
-    if name is not None and comm != name[:COMM_LEN]:
-        argv = _argv(pid)
-        if not argv or os.path.basename(argv[0]) != name:
-            return f"is {comm!r}, not {name!r}"
+    if name is not None:
+        comm = process.name()
+        if comm[:COMM_LEN] != name[:COMM_LEN]:
+            argv = process.cmdline()
+            if not argv or os.path.basename(argv[0]) != name:
+                return f"is {comm!r}, not {name!r}"
     if cmdline_contains is not None:
         if argv is None:
-            argv = _argv(pid)
+            argv = process.cmdline()
         if cmdline_contains not in " ".join(argv):
             return f"cmdline does not contain {cmdline_contains!r}"
     return None
-
-
-def _stat(pid: int) -> tuple[str, str] | None:
-    """(comm, state) from /proc/<pid>/stat, or None when there is no such process.
-
-    The line is ``pid (comm) S ...``; comm may itself hold ")" or spaces, so split at the LAST ")".
-    """
-    try:
-        text = (PROC / str(pid) / "stat").read_bytes().decode(errors="replace")
-    except OSError:
-        return None
-    start, end = text.find("("), text.rfind(")")
-    if start < 0 or end < start or len(text) < end + 3:
-        return None
-    return text[start + 1 : end], text[end + 2]
-
-
-def _argv(pid: int) -> list[str]:
-    try:
-        raw = (PROC / str(pid) / "cmdline").read_bytes()
-    except OSError:
-        return []
-    if not raw:
-        return []
-    return [arg.decode(errors="replace") for arg in raw.rstrip(b"\0").split(b"\0")]
