@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
-
-from genesis.lab.toml_text import toml_text
+import tomli_w
 
 
 def in_ci() -> bool:
@@ -46,6 +45,20 @@ CLI = str(Path(sys.executable).parent / "genesis-failover")
 def venv_bin(name: str) -> str | None:
     beside = Path(sys.executable).parent / name
     return str(beside) if beside.exists() else shutil.which(name)
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_without_none(v) for v in value if v is not None]
+    return value
+
+
+def toml_text(data: dict[str, Any]) -> str:
+    """A config dict as TOML text (tomllib only reads). None values are left out, at any depth:
+    TOML has no null, and a field left out takes its default, as an unset one would."""
+    return tomli_w.dumps(_without_none(data))
 
 
 def write_toml(data: dict[str, Any], path: Path) -> Path:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tomli_w
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
@@ -26,7 +27,6 @@ from genesis.failover.domain.config import CheckConfig, monitor_workflow_id
 from genesis.failover.domain.config.loader import MAX_CHECKS_PER_SITE
 from genesis.failover.domain.probes import MAX_PROBES_IN_FLIGHT, first_due_offset, run_probes
 from genesis.lab.ports import free_port
-from genesis.lab.toml_text import toml_text
 from scripts.benchmarks.http_sink import read_arrivals
 from scripts.benchmarks.procstat import CpuWindow, Usage
 from scripts.benchmarks.report import BenchmarkBroken, Row
@@ -185,7 +185,7 @@ async def one_size(checks: int, plan: Plan, workdir: Path) -> Outcome:
             name = f"scale{checks}"
             config = workdir / "site.toml"
             site = stack.site(name, f"scale-{checks}", http_checks(checks, plan, port))
-            config.write_text(toml_text(site))
+            config.write_text(tomli_w.dumps(site))
             worker = _start_worker(config, workdir / "worker.log")
             workflow_id = monitor_workflow_id(name)
             await _wait_for_probes(stack.client, workflow_id, within=60)
@@ -279,7 +279,7 @@ def refusal(checks: int, plan: Plan, workdir: Path) -> Row:
         "checks": http_checks(checks, plan, port=9),
         "dns": {"provider": "rfc2136", "records": [{"domain": DOMAIN}]},
     }
-    config.write_text(toml_text(site))
+    config.write_text(tomli_w.dumps(site))
     done = subprocess.run(
         [_cli(), "-c", str(config), "validate"], capture_output=True, text=True, check=False
     )
