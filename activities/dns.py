@@ -7,17 +7,18 @@ fix is raised, and Temporal retries it (after a provider's Retry-After when it s
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from temporalio import activity
 
 from activities._errors import to_application_error
 from activities._heartbeat import beating
 from activities._metrics import record_propagation
-from activities.payloads import PropagationInput, PropagationResult, SetTtlInput, SwitchDnsInput
-from genesis.failover.domain.dns import DNSProvider, DNSProviders, check_propagation
-from genesis.failover.domain.dns.authoritative import authoritative_nameservers
+from activities.payloads import (
+    PropagationInput,
+    PropagationResult,
+    SetTtlInput,
+    SwitchDnsInput,
+)
+from genesis.failover.domain.dns import DNSProvider, DNSProviders, watch_propagation
 from genesis.failover.domain.errors import DNSError, FailoverError
 from genesis.failover.domain.models import RecordSwitch, TtlOutcome
 
@@ -97,74 +98,40 @@ class DnsActivities:
     @activity.defn(name="verify_propagation")
     async def verify_propagation(self, inp: PropagationInput) -> PropagationResult:
         """Poll until the provider says the change is live and every nameserver answers the
-        expected IP, or the deadline passes. Never raises for "not yet": the result says.
+        expected IP, or the deadline passes (``watch_propagation``). Never raises for "not
+        yet": the result says.
 
         Polling inside one heartbeating activity costs three history events whatever the number
         of polls; if the worker dies, the heartbeat timeout hands the poll to another worker.
         """
-        started = time.monotonic()
-        deadline = started + inp.deadline_seconds
         provider = self._provider(inp.provider) if inp.change_id else None
-        live: bool | None = None if provider is None else False
-        # None: the zone's authoritative nameservers, found on the first poll that can.
-        nameservers = (list(inp.nameservers) or None) if inp.query_nameservers else []
-        answers: dict[str, bool] = {}
-        # Why each nameserver has not confirmed yet ("... answers 192.0.2.10 ...", "no answer
-        # from ..."): an unconfirmed result names them, so the operator knows where to look.
-        why_not: dict[str, str] = {}
-        error: str | None = None
-        polls = 0
-        while True:
-            polls += 1
-            error = None
-            if provider is not None and not live:
-                try:
-                    live = await provider.change_is_live(inp.change_id or "")
-                except DNSError as exc:
-                    error = str(exc)
-            if nameservers is None:
-                try:
-                    nameservers = await authoritative_nameservers(
-                        inp.domain, resolver=inp.resolver, port=inp.nameserver_port
-                    )
-                except DNSError as exc:
-                    error = str(exc)
-            if nameservers:
-                pending = [ns for ns in nameservers if not answers.get(ns)]
-                if pending:
-                    checked = await check_propagation(
-                        inp.domain,
-                        inp.expected_ip,
-                        pending,
-                        record_type=inp.record_type,
-                        # A silent nameserver must not carry the step past its deadline.
-                        timeout=min(2.0, max(deadline - time.monotonic(), 0.3)),
-                    )
-                    for ns, why in checked.items():
-                        answers[ns] = why is None
-                        if why is not None:
-                            why_not[ns] = why
-            complete = (
-                live is not False
-                and nameservers is not None
-                and all(answers.get(ns, False) for ns in nameservers)
-            )
-            if complete:
-                seconds = time.monotonic() - started
-                record_propagation(seconds, inp.provider or self._providers.default)
-            if complete or time.monotonic() + inp.poll_seconds > deadline:
-                if not complete and error is None:
-                    waiting = [why_not.get(ns) for ns in nameservers or [] if not answers.get(ns)]
-                    error = "; ".join(w for w in waiting if w) or None
-                return PropagationResult(
-                    nameservers=answers,
-                    provider_live=live,
-                    complete=complete,
-                    polls=polls,
-                    error=None if complete else error,
-                )
+        change_id = inp.change_id or ""
+        provider_name = inp.provider or self._providers.default
+        outcome = await watch_propagation(
+            inp.domain,
+            inp.expected_ip,
+            # None: the zone's authoritative nameservers, found by the first poll that can.
+            (list(inp.nameservers) or None) if inp.query_nameservers else [],
+            deadline_seconds=inp.deadline_seconds,
+            poll_seconds=inp.poll_seconds,
+            record_type=inp.record_type,
+            change_is_live=(
+                None if provider is None else lambda: provider.change_is_live(change_id)
+            ),
+            provider=provider_name,
+            resolver=inp.resolver,
+            nameserver_port=inp.nameserver_port,
             # Only before waiting for the next poll: the completion waits behind a heartbeat's
             # server round trip (~5 ms on the dev server, as long as a confirming poll), and
             # the result says everything the beat would have said.
-            activity.heartbeat({"provider_live": live, **answers})
-            await asyncio.sleep(inp.poll_seconds)
+            on_poll=activity.heartbeat,
+        )
+        if outcome.complete:
+            record_propagation(outcome.seconds, provider_name)
+        return PropagationResult(
+            nameservers=outcome.nameservers,
+            provider_live=outcome.provider_live,
+            complete=outcome.complete,
+            polls=outcome.polls,
+            error=outcome.error,
+        )

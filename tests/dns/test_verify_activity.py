@@ -14,7 +14,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.dns import DnsActivities
 from activities.payloads import PropagationInput
-from genesis.failover.domain.dns import RFC2136Provider
+from genesis.failover.domain.dns import PropagationProgress, RFC2136Provider
 from genesis.lab import Bind9Lab
 
 NEW_IP = "192.0.2.99"
@@ -57,7 +57,14 @@ async def test_a_poll_that_must_wait_heartbeats_before_each_wait(
     task = asyncio.create_task(env.run(acts.verify_propagation, verify_input(bind9_lab, NEW_IP)))
     while not beats:  # the first poll found the old address and is about to wait
         await asyncio.sleep(0.01)
-    assert beats[0][0] == dict.fromkeys(bind9_lab.servers, False) | {"provider_live": None}
+    assert beats[0][0] == PropagationProgress(
+        domain="www.example.test",
+        record_type="A",
+        expected_ip=NEW_IP,
+        provider="rfc2136",
+        provider_live=None,
+        nameservers=dict.fromkeys(bind9_lab.servers, False),
+    )
     bind9_lab.set_record("www", NEW_IP)
     result = await task
     assert result.complete and result.polls >= 2

@@ -22,7 +22,7 @@ from genesis.failover.domain.config import (
     Route53Settings,
 )
 from genesis.failover.domain.dns.base import DNSProvider
-from genesis.failover.domain.dns.propagation import verify_dns_propagation, wait_for_propagation
+from genesis.failover.domain.dns.propagation import verify_dns_propagation, watch_propagation
 from genesis.failover.domain.dns.registry import DNSProviders
 from genesis.failover.domain.errors import ConfigError, DNSConflictError
 from genesis.failover.domain.models import RecordSwitch
@@ -126,13 +126,10 @@ class DNSManager:
             return await verify_dns_propagation(
                 domain, expected_ip, nameservers, record_type=record_type
             )
-        return await wait_for_propagation(
-            domain,
-            expected_ip,
-            nameservers,
-            deadline_seconds=wait_seconds,
-            record_type=record_type,
+        outcome = await watch_propagation(
+            domain, expected_ip, nameservers, deadline_seconds=wait_seconds, record_type=record_type
         )
+        return outcome.nameservers
 
 
 def _provider_from_arguments(

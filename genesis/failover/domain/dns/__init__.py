@@ -8,17 +8,22 @@ from __future__ import annotations
 
 from genesis.failover.domain.dns.base import DNSProvider, RecordValues, TtlChange, parent_zones
 from genesis.failover.domain.dns.propagation import (
+    PropagationOutcome,
+    PropagationProgress,
     check_propagation,
-    query_nameserver,
     verify_dns_propagation,
     wait_for_propagation,
+    watch_propagation,
 )
+from genesis.failover.domain.dns.query import query_nameserver
 from genesis.failover.domain.dns.registry import DNSProviders, build_provider, build_providers
 from genesis.failover.domain.dns.rfc2136 import RFC2136Provider
 
 __all__ = [
     "DNSProvider",
     "DNSProviders",
+    "PropagationOutcome",
+    "PropagationProgress",
     "RFC2136Provider",
     "RecordValues",
     "TtlChange",
@@ -29,4 +34,5 @@ __all__ = [
     "query_nameserver",
     "verify_dns_propagation",
     "wait_for_propagation",
+    "watch_propagation",
 ]

@@ -12,7 +12,7 @@ import dns.exception
 import dns.name
 import dns.rdatatype
 
-from genesis.failover.domain.dns.propagation import resolve_host, split_host_port
+from genesis.failover.domain.dns.query import resolve_host, split_host_port
 from genesis.failover.domain.errors import ConfigError, DNSTransientError
 
 __all__ = ["authoritative_nameservers"]

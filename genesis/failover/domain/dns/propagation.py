@@ -1,10 +1,11 @@
-"""Has the change reached the nameservers? Ask each one directly.
+"""Has the change reached the nameservers? Ask each one directly, until they all say yes.
 
-Each nameserver is asked over UDP on its own, never through the system resolver (which would
-answer from its cache). UDP loses packets: one lost answer is retried, not counted as "not
-propagated" (three tries of ``timeout/3`` on one socket, so a late answer to the first try still
-counts), and a truncated answer is asked again over TCP. A nameserver that errors is ``False``
-in the map: one dead resolver must not fail the whole verification.
+``check_propagation`` asks every nameserver once, concurrently, and says why each one that has
+not confirmed has not; ``watch_propagation`` is THE polling loop, used by the
+``verify_propagation`` activity and by the seed's ``DNSManager``: the provider's own word (Route53
+INSYNC), the zone's authoritative nameservers when none are named, a deadline, a nameserver that
+confirmed never asked again, a progress callback before each wait. A nameserver that errors is
+``False``: one dead resolver must not fail the whole verification.
 """
 
 from __future__ import annotations
@@ -12,71 +13,38 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import socket
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
-import dns.asyncbackend
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.inet
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdatatype
+from pydantic import Field
 
-from genesis.failover.domain import addresses
-from genesis.failover.domain.errors import ConfigError, DNSError, DNSTransientError
+from genesis.failover.domain.dns.authoritative import authoritative_nameservers
+from genesis.failover.domain.dns.query import (
+    absolute_name,
+    query_nameserver,
+    resolve_host,
+    split_host_port,
+)
+from genesis.failover.domain.errors import DNSError
+from genesis.failover.domain.models import Model
 
 __all__ = [
+    "PropagationOutcome",
+    "PropagationProgress",
     "check_propagation",
     "query_nameserver",
     "resolve_host",
     "split_host_port",
     "verify_dns_propagation",
     "wait_for_propagation",
+    "watch_propagation",
 ]
 
 log = logging.getLogger(__name__)
 
-_UDP_TRIES = 3
-
-
-def split_host_port(server: str, default_port: int = 53) -> tuple[str, int]:
-    """ "host", "host:port", "1.2.3.4", "::1", "[::1]" or "[::1]:5300" -> (host, port)."""
-    try:
-        return addresses.split_host_port(server.strip(), default_port)
-    except ValueError:
-        raise ConfigError(
-            f"bad server address {server!r} (want host, host:port or [ipv6]:port)",
-            field="server",
-            value=server,
-        ) from None
-
-
-async def resolve_host(host: str) -> str:
-    """An IP address for ``host``: itself if it is one, else the system resolver's first answer."""
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        pass
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
-    except OSError as exc:
-        raise DNSTransientError(f"cannot resolve nameserver host {host!r}: {exc}") from exc
-    if not infos:
-        raise DNSTransientError(f"cannot resolve nameserver host {host!r}: no address")
-    return str(infos[0][4][0])
-
-
-def _absolute_name(domain: str) -> dns.name.Name:
-    try:
-        return dns.name.from_text(domain)
-    except dns.exception.DNSException as exc:
-        raise ConfigError(
-            f"bad domain name {domain!r}: {exc}", field="domain", value=domain
-        ) from exc
+# The shortest budget a nameserver gets near the deadline: a silent one must not carry the watch
+# past its deadline, and below this a live one on a slow link could not answer at all.
+_LAST_QUERY_SECONDS = 0.3
 
 
 def _normalized(value: str) -> str:
@@ -84,93 +52,6 @@ def _normalized(value: str) -> str:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
         return value
-
-
-async def _exchange(
-    q: dns.message.Message,
-    address: str,
-    port: int,
-    nameserver: str,
-    timeout: float,  # noqa: ASYNC109 - a budget split over UDP tries, not a cancel scope
-) -> dns.message.Message:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    af = dns.inet.af_for_address(address)
-    backend = dns.asyncbackend.get_default_backend()
-    # One connected socket for every try: a late answer to try 1 is accepted during try 2 (same
-    # query id), and an ICMP "port unreachable" fails fast instead of waiting out the timeout.
-    sock = await backend.make_socket(af, socket.SOCK_DGRAM, 0, None, (address, port))
-    try:
-        for _attempt in range(_UDP_TRIES):
-            try:
-                response = await dns.asyncquery.udp(
-                    q,
-                    address,
-                    timeout=timeout / _UDP_TRIES,
-                    port=port,
-                    sock=sock,
-                    ignore_unexpected=True,
-                )
-                break
-            except dns.exception.Timeout:
-                continue
-        else:
-            raise DNSTransientError(
-                f"no answer from nameserver {nameserver} after {_UDP_TRIES} tries in {timeout:g} s"
-            )
-    finally:
-        await sock.close()
-    if response.flags & dns.flags.TC:
-        remaining = max(deadline - loop.time(), timeout / _UDP_TRIES)
-        response = await dns.asyncquery.tcp(q, address, timeout=remaining, port=port)
-    return response
-
-
-async def query_nameserver(
-    nameserver: str,
-    domain: str,
-    record_type: str = "A",
-    *,
-    timeout: float = 2.0,  # noqa: ASYNC109 - per-query budget, part of the public contract
-) -> list[str]:
-    """The sorted values ``nameserver`` answers for domain/type; [] for NXDOMAIN or no data.
-
-    Raises ``DNSTransientError`` when the nameserver does not answer or answers SERVFAIL,
-    REFUSED, ...; ``ConfigError`` for a malformed nameserver address or domain.
-    """
-    host, port = split_host_port(nameserver)
-    qname = _absolute_name(domain)
-    rdtype = dns.rdatatype.from_text(record_type)
-    address = await resolve_host(host)
-    # RD stays set: the configured nameservers are often public resolvers (8.8.8.8) that need
-    # it; authoritative servers ignore it.
-    q = dns.message.make_query(qname, rdtype)
-    try:
-        response = await _exchange(q, address, port, nameserver, timeout)
-    except DNSError:
-        raise
-    except dns.exception.Timeout as exc:
-        raise DNSTransientError(f"nameserver {nameserver} timed out over TCP") from exc
-    except ConnectionRefusedError as exc:  # ICMP "port unreachable": nothing listens there
-        raise DNSTransientError(
-            f"nameserver {nameserver} refused the query (nothing listens on port {port})"
-        ) from exc
-    except (OSError, EOFError, dns.exception.DNSException) as exc:
-        raise DNSTransientError(f"nameserver {nameserver} failed: {exc!r}") from exc
-    rcode = response.rcode()
-    if rcode == dns.rcode.NXDOMAIN:
-        return []
-    if rcode != dns.rcode.NOERROR:
-        raise DNSTransientError(
-            f"nameserver {nameserver} answered {dns.rcode.to_text(rcode)} for {qname} {record_type}"
-        )
-    if not isinstance(response, dns.message.QueryMessage):
-        raise DNSTransientError(f"nameserver {nameserver}: not a query response for {qname}")
-    try:
-        answer = response.resolve_chaining().answer  # follows a CNAME to the address
-    except dns.exception.DNSException as exc:
-        raise DNSTransientError(f"nameserver {nameserver}: bad answer for {qname}: {exc}") from exc
-    return sorted(rd.to_text() for rd in answer) if answer is not None else []
 
 
 async def check_propagation(
@@ -187,7 +68,7 @@ async def check_propagation(
     datagrams dropped), "nameserver ... answered SERVFAIL ...". Every nameserver is asked
     concurrently; a failover that ends unconfirmed can then tell the operator which nameserver
     held it back and what it said, not only that one did."""
-    _absolute_name(domain)  # a bad domain is the caller's error, not one nameserver's
+    absolute_name(domain)  # a bad domain is the caller's error, not one nameserver's
     expected = [_normalized(expected_ip)]
     answers = await asyncio.gather(
         *(query_nameserver(ns, domain, record_type, timeout=timeout) for ns in nameservers),
@@ -222,6 +103,125 @@ async def verify_dns_propagation(
     return {ns: why is None for ns, why in why_not.items()}
 
 
+class PropagationProgress(Model):
+    """What a propagation watch knows before it waits for its next poll: the heartbeat of the
+    ``verify_propagation`` activity, which the CLI reads to show nameservers as they confirm."""
+
+    domain: str
+    record_type: str
+    expected_ip: str
+    provider: str
+    # The provider's own word on the change (Route53 INSYNC); None when it has nothing to say.
+    provider_live: bool | None = None
+    # Every nameserver asked so far: True once it answered the expected address.
+    nameservers: dict[str, bool] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PropagationOutcome:
+    """Where a watch ended. ``error`` says why it is incomplete beyond "not yet": no nameserver
+    found, the provider unreachable, else what each unconfirmed nameserver answered instead."""
+
+    nameservers: dict[str, bool]
+    provider_live: bool | None
+    complete: bool
+    polls: int
+    error: str | None
+    seconds: float
+
+
+async def watch_propagation(
+    domain: str,
+    expected_ip: str,
+    nameservers: Sequence[str] | None,
+    *,
+    deadline_seconds: float,
+    poll_seconds: float = 0.2,
+    record_type: str = "A",
+    query_timeout: float = 2.0,
+    change_is_live: Callable[[], Awaitable[bool]] | None = None,
+    provider: str = "",
+    resolver: str | None = None,
+    nameserver_port: int = 53,
+    on_poll: Callable[[PropagationProgress], None] | None = None,
+) -> PropagationOutcome:
+    """Poll until the provider says the change is live and every nameserver answers
+    ``[expected_ip]``, or the deadline passes; never raises for "not yet".
+
+    ``nameservers`` None: the zone's authoritative nameservers (asking ``resolver`` on port
+    ``nameserver_port``), found by the first poll that can. ``change_is_live``: the provider's
+    own word (Route53's change status), asked until it says yes. A nameserver that has answered
+    the new value is not asked again: an authoritative secondary never goes back, and a resolver
+    serves the new value from its cache. ``on_poll`` gets the progress before each wait, never
+    after the poll that ends the watch (the outcome says it all).
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + deadline_seconds
+    live: bool | None = None if change_is_live is None else False
+    found = list(nameservers) if nameservers is not None else None
+    answers: dict[str, bool] = dict.fromkeys(found or [], False)
+    # Why each nameserver has not confirmed yet ("... answers 192.0.2.10 ...", "no answer
+    # from ..."): an unconfirmed outcome names them, so the operator knows where to look.
+    why_not: dict[str, str] = {}
+    polls = 0
+    while True:
+        polls += 1
+        error: str | None = None
+        if change_is_live is not None and not live:
+            try:
+                live = await change_is_live()
+            except DNSError as exc:
+                error = str(exc)
+        if found is None:
+            try:
+                found = await authoritative_nameservers(
+                    domain, resolver=resolver, port=nameserver_port
+                )
+            except DNSError as exc:
+                error = str(exc)
+        pending = [ns for ns in found or [] if not answers.get(ns)]
+        if pending:
+            remaining = deadline - loop.time()
+            checked = await check_propagation(
+                domain,
+                expected_ip,
+                pending,
+                record_type,
+                timeout=min(query_timeout, max(remaining, _LAST_QUERY_SECONDS)),
+            )
+            for ns, why in checked.items():
+                answers[ns] = why is None
+                if why is not None:
+                    why_not[ns] = why
+        complete = live is not False and found is not None and all(answers.values())
+        remaining = deadline - loop.time()
+        if complete or remaining <= 0:
+            if not complete and error is None:
+                waiting = [why_not.get(ns) for ns in found or [] if not answers.get(ns)]
+                error = "; ".join(w for w in waiting if w) or None
+            return PropagationOutcome(
+                nameservers=answers,
+                provider_live=live,
+                complete=complete,
+                polls=polls,
+                error=None if complete else error,
+                seconds=loop.time() - started,
+            )
+        if on_poll is not None:
+            on_poll(
+                PropagationProgress(
+                    domain=domain,
+                    record_type=record_type,
+                    expected_ip=expected_ip,
+                    provider=provider,
+                    provider_live=live,
+                    nameservers=dict(answers),
+                )
+            )
+        await asyncio.sleep(min(poll_seconds, remaining))
+
+
 async def wait_for_propagation(
     domain: str,
     expected_ip: str,
@@ -232,29 +232,14 @@ async def wait_for_propagation(
     record_type: str = "A",
     query_timeout: float = 2.0,
 ) -> dict[str, bool]:
-    """Poll until every nameserver answers ``[expected_ip]`` or the deadline passes.
-
-    Returns the last map. A nameserver that has answered the new value is not asked again: an
-    authoritative secondary never goes back, and a resolver serves the new value from its cache.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + deadline_seconds
-    status = dict.fromkeys(nameservers, False)
-    while True:
-        pending = [ns for ns, ok in status.items() if not ok]
-        if not pending:
-            return status
-        remaining = deadline - loop.time()
-        status.update(
-            await verify_dns_propagation(
-                domain,
-                expected_ip,
-                pending,
-                record_type,
-                timeout=min(query_timeout, max(remaining, 0.2)),
-            )
-        )
-        remaining = deadline - loop.time()
-        if all(status.values()) or remaining <= 0:
-            return status
-        await asyncio.sleep(min(poll_interval, remaining))
+    """``watch_propagation`` of the given nameservers, as ``{nameserver: confirmed}``."""
+    outcome = await watch_propagation(
+        domain,
+        expected_ip,
+        nameservers,
+        deadline_seconds=deadline_seconds,
+        poll_seconds=poll_interval,
+        record_type=record_type,
+        query_timeout=query_timeout,
+    )
+    return outcome.nameservers

@@ -32,7 +32,7 @@ import dns.update
 
 from genesis.failover.domain.config import Rfc2136Settings
 from genesis.failover.domain.dns.base import DNSProvider, RecordValues
-from genesis.failover.domain.dns.propagation import resolve_host, split_host_port
+from genesis.failover.domain.dns.query import resolve_host, split_host_port
 from genesis.failover.domain.errors import (
     ConfigError,
     DNSAuthError,
