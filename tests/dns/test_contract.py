@@ -85,6 +85,22 @@ async def test_a_record_at_a_third_value_is_refused_and_left_alone(
     assert harness.writes() == 0
 
 
+async def test_a_record_that_moved_between_the_read_and_the_write_is_not_overwritten(
+    harness: ProviderHarness, provider: DNSProvider
+) -> None:
+    # The write primitive, handed the values a switch read before someone else moved the record:
+    # RFC 2136 has the server check them (prerequisites), the others read again and compare.
+    await harness.seed(WWW, "A", [OTHER])
+    with pytest.raises(DNSConflictError, match="changed") as caught:
+        await provider._replace(WWW, "A", [OLD], NEW, 300)
+    assert not caught.value.retryable and "nothing was written" in str(caught.value)
+    if harness.name != "rfc2136":  # the server's NXRRSET does not say what it holds
+        assert caught.value.current == [OTHER] and harness.name in str(caught.value)
+    current = await harness.current(WWW, "A")
+    assert current is not None and current.values == [OTHER]
+    assert harness.writes() == 0
+
+
 async def test_force_overwrites_a_third_value_and_leaves_exactly_one(
     harness: ProviderHarness, provider: DNSProvider
 ) -> None:

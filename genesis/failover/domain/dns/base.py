@@ -9,7 +9,12 @@ once, so every provider refuses the same things:
   someone else moved it, and overwriting could send traffic somewhere nobody intended (octodns'
   ``UnsafePlan`` idea: refuse a change bigger than the one asked for);
 - the write replaces the rrset in place, never delete-then-create in two requests: during a
-  failover the gap between the two is an outage.
+  failover the gap between the two is an outage;
+- the write is conditional on the rrset still holding what was read. A server that can check
+  that itself does (RFC 2136 prerequisites); for an API that cannot (no ETag, no If-Match:
+  Cloudflare, DigitalOcean, Route53's UPSERT) ``ReadCheckWriteProvider`` reads the rrset again
+  right before writing and refuses one that moved, so someone else's change is never overwritten
+  unless it lands in that one round trip.
 
 Providers behind an HTTP API are split in two (octoDNS's pattern): a thin client that makes the
 calls and maps status codes to the typed errors of ``genesis.failover.domain.errors`` in ONE
@@ -24,11 +29,20 @@ import dataclasses
 import ipaddress
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
-from genesis.failover.domain.errors import ConfigError, DNSConflictError
+from genesis.failover.domain.errors import ConfigError, DNSConflictError, DNSNotFoundError
 from genesis.failover.domain.models import RecordAction, RecordSwitch
 
-__all__ = ["DNSProvider", "RecordValues", "TtlChange", "normalize_value", "parent_zones"]
+__all__ = [
+    "DNSProvider",
+    "FreshRead",
+    "ReadCheckWriteProvider",
+    "RecordValues",
+    "TtlChange",
+    "normalize_value",
+    "parent_zones",
+]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +58,17 @@ class RecordValues:
     values: list[str] = field(default_factory=list)
     ttl: int | None = None
     proxied: bool = False
+
+
+@dataclass(frozen=True)
+class FreshRead:
+    """An rrset read right before a write the server cannot make conditional: its ``values``
+    (canonical, sorted) for ``ReadCheckWriteProvider`` to compare with what the switch read, and
+    ``records``, whatever the provider's write needs from that same read (Cloudflare's record
+    ids, ...), so the check costs no second round trip."""
+
+    values: list[str]
+    records: Any = None
 
 
 @dataclass(frozen=True)
@@ -130,11 +155,12 @@ class DNSProvider(abc.ABC):
     async def _replace(
         self, domain: str, record_type: str, old_values: list[str], new_value: str, ttl: int
     ) -> str | None:
-        """Set the rrset to exactly ``[new_value]`` with ``ttl``, in place.
+        """Set the rrset to exactly ``[new_value]`` with ``ttl``, in place, only if it still is
+        ``old_values``: ``DNSConflictError`` if it changed since it was read, nothing written.
 
-        Conditioned on it still being ``old_values`` where the provider can (RFC 2136
-        prerequisites): ``DNSConflictError`` if it changed since it was read. Returns the
-        provider's id for the change when it has one (Route53), for ``change_is_live``.
+        A server that checks that itself implements this (RFC 2136 prerequisites); a provider
+        whose API cannot derives from ``ReadCheckWriteProvider``. Returns the provider's id for
+        the change when it has one (Route53), for ``change_is_live``.
         """
 
     async def change_is_live(self, change_id: str) -> bool:
@@ -260,3 +286,38 @@ class DNSProvider(abc.ABC):
         await self._replace(domain, rtype, current.values, current.values[0], ttl)
         log.info("%s: %s %s TTL %s -> %s", self.where, domain, rtype, current.ttl, ttl)
         return dataclasses.replace(change, written=True)
+
+
+class ReadCheckWriteProvider(DNSProvider):
+    """A provider whose API has no conditional write: ``_replace`` reads the rrset again right
+    before writing (``_read_for_write``) and refuses, here, one that moved since the switch read
+    it; only then does the provider write (``_write``)."""
+
+    async def _replace(
+        self, domain: str, record_type: str, old_values: list[str], new_value: str, ttl: int
+    ) -> str | None:
+        fresh = await self._read_for_write(domain, record_type)
+        found, expected = sorted(fresh.values), sorted(old_values)
+        if found != expected:
+            raise DNSConflictError(
+                f"{domain} {record_type} changed to {found} since it was read as {expected} "
+                f"({self.where}); nothing was written",
+                current=found,
+            )
+        return await self._write(domain, record_type, new_value, ttl, fresh)
+
+    async def _read_for_write(self, domain: str, record_type: str) -> FreshRead:
+        """The rrset as the provider holds it now, with what ``_write`` needs from it. By
+        default ``read_record``; a record gone since it was read reads as no values (changed)."""
+        try:
+            current = await self.read_record(domain, record_type)
+        except DNSNotFoundError:
+            return FreshRead(values=[])
+        return FreshRead(values=list(current.values))
+
+    @abc.abstractmethod
+    async def _write(
+        self, domain: str, record_type: str, new_value: str, ttl: int, fresh: FreshRead
+    ) -> str | None:
+        """Set the rrset to exactly ``[new_value]`` with ``ttl``, in place; ``fresh`` is the
+        read ``_replace`` just checked. Returns the provider's change id, if it has one."""

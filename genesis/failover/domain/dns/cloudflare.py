@@ -29,13 +29,12 @@ import cloudflare
 import httpx
 
 from genesis.failover.domain.config import CloudflareSettings
-from genesis.failover.domain.dns.base import DNSProvider, RecordValues
+from genesis.failover.domain.dns.base import FreshRead, ReadCheckWriteProvider, RecordValues
 from genesis.failover.domain.dns.retry_after import retry_after_seconds
 from genesis.failover.domain.errors import (
     ConfigError,
     DNSAuthError,
     DNSBadResponseError,
-    DNSConflictError,
     DNSError,
     DNSNotFoundError,
     DNSRateLimitedError,
@@ -208,7 +207,7 @@ class CloudflareClient:
         return body["result"], info if isinstance(info, dict) else {}
 
 
-class CloudflareProvider(DNSProvider):
+class CloudflareProvider(ReadCheckWriteProvider):
     name = "cloudflare"
 
     def __init__(self, settings: CloudflareSettings, api_token: str) -> None:
@@ -244,7 +243,7 @@ class CloudflareProvider(DNSProvider):
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    # -- the two primitives ------------------------------------------------------------------
+    # -- the primitives ----------------------------------------------------------------------
 
     async def read_record(self, domain: str, record_type: str) -> RecordValues:
         name, rtype = _record_name(domain), record_type.upper()
@@ -258,21 +257,20 @@ class CloudflareProvider(DNSProvider):
             proxied=any(r.proxied for r in records),
         )
 
-    async def _replace(
-        self, domain: str, record_type: str, old_values: list[str], new_value: str, ttl: int
-    ) -> str | None:
+    async def _read_for_write(self, domain: str, record_type: str) -> FreshRead:
         name, rtype = _record_name(domain), record_type.upper()
         zone, zone_id = await self._zone(name)
-        # Cloudflare has no conditional write: re-read just before writing, so a change made
-        # since the caller's read is refused instead of overwritten.
         records = await self._client.list_records(zone_id, zone, name, rtype)
-        found = sorted(_canonical(rtype, r.content) for r in records)
-        if found != sorted(old_values):
-            raise DNSConflictError(
-                f"{name} {rtype} changed since it was read: {sorted(old_values)} -> {found} "
-                f"(cloudflare zone {zone}); nothing was written",
-                current=found,
-            )
+        return FreshRead(
+            values=sorted(_canonical(rtype, r.content) for r in records), records=records
+        )
+
+    async def _write(
+        self, domain: str, record_type: str, new_value: str, ttl: int, fresh: FreshRead
+    ) -> str | None:
+        name, rtype = _record_name(domain), record_type.upper()
+        zone, zone_id = await self._zone(name)  # found by the read: no second lookup
+        records: list[CloudflareRecord] = fresh.records
         # Keep the record already holding the new value if there is one: patching another
         # record to that value would collide with it (81058, identical record exists).
         keeper = next(

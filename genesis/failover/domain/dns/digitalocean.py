@@ -28,13 +28,17 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from genesis.failover.domain.config import DigitalOceanSettings
-from genesis.failover.domain.dns.base import DNSProvider, RecordValues, parent_zones
+from genesis.failover.domain.dns.base import (
+    FreshRead,
+    ReadCheckWriteProvider,
+    RecordValues,
+    parent_zones,
+)
 from genesis.failover.domain.dns.retry_after import retry_after_seconds
 from genesis.failover.domain.errors import (
     ConfigError,
     DNSAuthError,
     DNSBadResponseError,
-    DNSConflictError,
     DNSError,
     DNSNotFoundError,
     DNSRateLimitedError,
@@ -208,7 +212,7 @@ class DigitalOceanClient:
         return body
 
 
-class DigitalOceanProvider(DNSProvider):
+class DigitalOceanProvider(ReadCheckWriteProvider):
     name = "digitalocean"
 
     def __init__(self, settings: DigitalOceanSettings, api_token: str) -> None:
@@ -250,7 +254,7 @@ class DigitalOceanProvider(DNSProvider):
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    # -- the two primitives ------------------------------------------------------------------
+    # -- the primitives ----------------------------------------------------------------------
 
     async def read_record(self, domain: str, record_type: str) -> RecordValues:
         fqdn, zone = await self._locate(domain)
@@ -263,21 +267,17 @@ class DigitalOceanProvider(DNSProvider):
             values=sorted(r["data"] for r in records), ttl=min(r["ttl"] for r in records)
         )
 
-    async def _replace(
-        self, domain: str, record_type: str, old_values: list[str], new_value: str, ttl: int
+    async def _read_for_write(self, domain: str, record_type: str) -> FreshRead:
+        fqdn, zone = await self._locate(domain)
+        records = await self._records(zone, fqdn, record_type.upper())
+        return FreshRead(values=sorted(r["data"] for r in records), records=records)
+
+    async def _write(
+        self, domain: str, record_type: str, new_value: str, ttl: int, fresh: FreshRead
     ) -> str | None:
         rtype = record_type.upper()
-        fqdn, zone = await self._locate(domain)
-        # No conditional writes at DigitalOcean: read again right before writing, so a change
-        # made since the caller's read is refused instead of overwritten.
-        records = await self._records(zone, fqdn, rtype)
-        current = sorted(r["data"] for r in records)
-        if current != sorted(old_values):
-            raise DNSConflictError(
-                f"{fqdn} {rtype} changed to {current} since it was read as {sorted(old_values)} "
-                f"({self.where}); nothing was written",
-                current=current,
-            )
+        fqdn, zone = await self._locate(domain)  # found by the read: no second lookup
+        records: list[dict[str, Any]] = fresh.records
         if not records:
             raise DNSNotFoundError(f"{fqdn} has no {rtype} record in zone {zone} ({self.where})")
         # Keep the record already at the target if there is one (its address never leaves the

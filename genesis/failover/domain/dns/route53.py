@@ -29,7 +29,12 @@ import botocore.exceptions
 import botocore.parsers
 
 from genesis.failover.domain.config import Route53Settings
-from genesis.failover.domain.dns.base import DNSProvider, RecordValues, normalize_value
+from genesis.failover.domain.dns.base import (
+    FreshRead,
+    ReadCheckWriteProvider,
+    RecordValues,
+    normalize_value,
+)
 from genesis.failover.domain.dns.retry_after import retry_after_seconds
 from genesis.failover.domain.errors import (
     ConfigError,
@@ -200,7 +205,7 @@ class _RecordSet:
     raw_values: list[str]
 
 
-class Route53Provider(DNSProvider):
+class Route53Provider(ReadCheckWriteProvider):
     name = "route53"
 
     def __init__(
@@ -248,7 +253,7 @@ class Route53Provider(DNSProvider):
     async def aclose(self) -> None:
         self._client.close()
 
-    # -- the two primitives ------------------------------------------------------------------
+    # -- the primitives ----------------------------------------------------------------------
 
     async def read_record(self, domain: str, record_type: str) -> RecordValues:
         zone = await self._zone(domain)
@@ -259,28 +264,18 @@ class Route53Provider(DNSProvider):
             )
         return RecordValues(values=_normalized(record_type, rrset.raw_values), ttl=rrset.ttl)
 
-    async def _replace(
-        self, domain: str, record_type: str, old_values: list[str], new_value: str, ttl: int
+    async def _write(
+        self, domain: str, record_type: str, new_value: str, ttl: int, fresh: FreshRead
     ) -> str | None:
         rtype = record_type.upper()
-        zone = await self._zone(domain)
-        # Route53 has no "only if it is still X" on an UPSERT, so read again right before
-        # writing: the window for someone else's change shrinks to one round trip.
-        rrset = await self._record_set(zone, domain, rtype)
-        current = _normalized(rtype, rrset.raw_values) if rrset else []
-        if current != sorted(old_values):
-            raise DNSConflictError(
-                f"{_fqdn(domain)} {rtype} changed to {current} since it was read as {old_values} "
-                f"(route53 {zone}); nothing was written",
-                current=current,
-            )
+        zone = await self._zone(domain)  # found by the read: no second lookup
         # One UPSERT replaces the whole rrset atomically: Route53 applies a change batch all
         # or nothing, so no resolver ever sees the name without an address, and the several
         # values of a multi-value rrset go away in the same change. A DELETE(exact old) +
         # CREATE batch would make Route53 itself check the old values (a true compare-and-set),
         # but moto matches a DELETE against its change journal, not the current rrset, and
         # refuses re-creating a value written before (failover, failback, failover fails), so
-        # that form cannot be tested here; the re-read above is the guard we can prove.
+        # that form cannot be tested here; the re-read before it is the guard we can prove.
         change = {
             "Action": "UPSERT",
             "ResourceRecordSet": {
@@ -290,7 +285,7 @@ class Route53Provider(DNSProvider):
                 "ResourceRecords": [{"Value": new_value}],
             },
         }
-        comment = f"genesis-failover: {_fqdn(domain)} {rtype} {current} -> {new_value}"[:256]
+        comment = f"genesis-failover: {_fqdn(domain)} {rtype} {fresh.values} -> {new_value}"[:256]
         return await self._client.call(
             "change_resource_record_sets",
             f"writing {_fqdn(domain)} {rtype} in {zone}",
