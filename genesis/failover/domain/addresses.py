@@ -1,7 +1,10 @@
-"""Server addresses as operators write them: "host", "host:port", "::1", "[::1]", "[::1]:53".
+"""Addresses as operators and providers write them: IP addresses in any of their spellings, and
+servers as "host", "host:port", "::1", "[::1]", "[::1]:53".
 
 One parser for the config (checked at load time), the DNS code and the local lab, so an address
-the config accepts is read the same way everywhere. Plain functions, ValueError on bad input.
+the config accepts is read the same way everywhere, and one canonical text of an IP address, so
+"2001:DB8:0::1" in a config and "2001:db8::1" in a zone are the same record value. Plain
+functions, ValueError on bad input.
 """
 
 from __future__ import annotations
@@ -11,6 +14,24 @@ import re
 
 _HOST_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 _PORT = re.compile(r"[0-9]{1,5}")
+
+
+def canonical_ip(value: str) -> str:
+    """The canonical text of an IP address: " 2001:DB8:0::1" -> "2001:db8::1", "192.0.2.1" as is.
+
+    Comparing canonical texts is what makes one address written two ways equal (a record already
+    at its target is not written again). ValueError if ``value`` is not an IPv4 or IPv6 address.
+    """
+    return str(ipaddress.ip_address(value.strip()))
+
+
+def canonical_ip_or_value(value: str) -> str:
+    """``canonical_ip(value)``, or ``value`` as it is when it is no IP address: for values read
+    back from a zone or a nameserver, where something else simply will not equal an address."""
+    try:
+        return canonical_ip(value)
+    except ValueError:
+        return value
 
 
 def _is_host(host: str) -> bool:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from pydantic import Field, field_validator, model_validator
 
-from genesis.failover.domain.addresses import split_host_port
+from genesis.failover.domain.addresses import canonical_ip, split_host_port
 from genesis.failover.domain.config.base import NAME_PATTERN, EnvVarName, StrictModel
 
 # The Web UI of `genesis-failover dev` and of `temporal server start-dev` (port 8233).
@@ -152,7 +151,7 @@ class SiteSettings(StrictModel):
     @classmethod
     def _ip(cls, v: str) -> str:
         try:
-            return str(ipaddress.ip_address(v))
+            return canonical_ip(v)
         except ValueError:
             raise ValueError(f"not an IP address: {v!r}") from None
 

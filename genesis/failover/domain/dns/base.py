@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import ipaddress
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from genesis.failover.domain.addresses import canonical_ip, canonical_ip_or_value
 from genesis.failover.domain.errors import ConfigError, DNSConflictError, DNSNotFoundError
 from genesis.failover.domain.models import RecordAction, RecordSwitch
 
@@ -40,6 +41,7 @@ __all__ = [
     "ReadCheckWriteProvider",
     "RecordValues",
     "TtlChange",
+    "canonical_values",
     "normalize_value",
     "parent_zones",
 ]
@@ -103,19 +105,29 @@ def normalize_value(record_type: str, value: str, *, what: str = "value") -> str
     if rtype not in ("A", "AAAA"):
         return value
     try:
-        ip = ipaddress.ip_address(value.strip())
+        canonical = canonical_ip(value)
     except ValueError:
         raise ConfigError(
             f"{what} {value!r} is not an IP address for a {rtype} record", field=what, value=value
         ) from None
-    if (rtype == "A") != (ip.version == 4):
+    version = 6 if ":" in canonical else 4  # IPv6 text always holds a colon, IPv4 text never
+    if (rtype == "A") != (version == 4):
         raise ConfigError(
-            f"{what} {value!r} is an IPv{ip.version} address; a {rtype} record needs "
+            f"{what} {value!r} is an IPv{version} address; a {rtype} record needs "
             f"IPv{4 if rtype == 'A' else 6}",
             field=what,
             value=value,
         )
-    return str(ip)
+    return canonical
+
+
+def canonical_values(record_type: str, values: Iterable[str]) -> list[str]:
+    """An rrset's values as a provider or a nameserver holds them, sorted, A/AAAA addresses in
+    canonical text. Anything else is kept as it is: not ours to judge when reading, it simply
+    will not equal a target."""
+    if record_type.upper() not in ("A", "AAAA"):
+        return sorted(values)
+    return sorted(canonical_ip_or_value(value) for value in values)
 
 
 class DNSProvider(abc.ABC):

@@ -19,7 +19,6 @@ switch keeps the TTL, so an automatic TTL stays automatic.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
@@ -28,8 +27,14 @@ from typing import Any, cast
 import cloudflare
 import httpx
 
+from genesis.failover.domain.addresses import canonical_ip_or_value
 from genesis.failover.domain.config import CloudflareSettings
-from genesis.failover.domain.dns.base import FreshRead, ReadCheckWriteProvider, RecordValues
+from genesis.failover.domain.dns.base import (
+    FreshRead,
+    ReadCheckWriteProvider,
+    RecordValues,
+    canonical_values,
+)
 from genesis.failover.domain.dns.retry_after import retry_after_seconds
 from genesis.failover.domain.errors import (
     ConfigError,
@@ -252,7 +257,7 @@ class CloudflareProvider(ReadCheckWriteProvider):
         if not records:
             raise DNSNotFoundError(f"{name} has no {rtype} record (cloudflare zone {zone})")
         return RecordValues(
-            values=sorted(_canonical(rtype, r.content) for r in records),
+            values=canonical_values(rtype, [r.content for r in records]),
             ttl=min(AUTO_TTL_SECONDS if r.ttl == AUTO_TTL else r.ttl for r in records),
             proxied=any(r.proxied for r in records),
         )
@@ -262,7 +267,7 @@ class CloudflareProvider(ReadCheckWriteProvider):
         zone, zone_id = await self._zone(name)
         records = await self._client.list_records(zone_id, zone, name, rtype)
         return FreshRead(
-            values=sorted(_canonical(rtype, r.content) for r in records), records=records
+            values=canonical_values(rtype, [r.content for r in records]), records=records
         )
 
     async def _write(
@@ -274,13 +279,13 @@ class CloudflareProvider(ReadCheckWriteProvider):
         # Keep the record already holding the new value if there is one: patching another
         # record to that value would collide with it (81058, identical record exists).
         keeper = next(
-            (r for r in records if _canonical(rtype, r.content) == new_value),
+            (r for r in records if canonical_ip_or_value(r.content) == new_value),
             min(records, key=lambda r: r.id),
         )
         # The base class asks for the record's own TTL when it is not being changed, which for
         # an automatic TTL is the 300 we reported; writing 300 would quietly turn it manual.
         write_ttl = AUTO_TTL if (ttl == AUTO_TTL_SECONDS and keeper.ttl == AUTO_TTL) else ttl
-        if _canonical(rtype, keeper.content) != new_value or keeper.ttl != write_ttl:
+        if canonical_ip_or_value(keeper.content) != new_value or keeper.ttl != write_ttl:
             await self._client.edit_record(
                 zone_id,
                 keeper,
@@ -334,16 +339,6 @@ def _record_name(domain: str) -> str:
         return name.encode("idna").decode("ascii")
     except UnicodeError:
         raise ConfigError(f"bad domain name {domain!r}", field="domain", value=domain) from None
-
-
-def _canonical(rtype: str, content: str) -> str:
-    """An address in canonical text (base.normalize_value's form), other content as is."""
-    if rtype in ("A", "AAAA"):
-        try:
-            return str(ipaddress.ip_address(content))
-        except ValueError:
-            return content
-    return content
 
 
 def _record(item: Any, what: str) -> CloudflareRecord:

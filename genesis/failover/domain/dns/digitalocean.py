@@ -17,7 +17,6 @@ maps every status and transport failure to the domain's typed errors in one plac
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import time
@@ -27,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from genesis.failover.domain.addresses import canonical_ip
 from genesis.failover.domain.config import DigitalOceanSettings
 from genesis.failover.domain.dns.base import (
     FreshRead,
@@ -364,10 +364,10 @@ def _canonical(rtype: str, data: object) -> str | None:
     if rtype not in ("A", "AAAA"):
         return data
     try:
-        ip = ipaddress.ip_address(data.strip())
+        ip = canonical_ip(data)
     except ValueError:
         return None
-    return str(ip) if ip.version == (4 if rtype == "A" else 6) else None
+    return ip if (":" in ip) == (rtype == "AAAA") else None  # IPv6 text always has a colon
 
 
 def _api_error(response: httpx.Response) -> str:

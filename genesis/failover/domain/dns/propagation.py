@@ -11,13 +11,13 @@ confirmed never asked again, a progress callback before each wait. A nameserver 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from pydantic import Field
 
+from genesis.failover.domain.addresses import canonical_ip_or_value
 from genesis.failover.domain.dns.authoritative import authoritative_nameservers
 from genesis.failover.domain.dns.query import (
     absolute_name,
@@ -47,13 +47,6 @@ log = logging.getLogger(__name__)
 _LAST_QUERY_SECONDS = 0.3
 
 
-def _normalized(value: str) -> str:
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return value
-
-
 async def check_propagation(
     domain: str,
     expected_ip: str,
@@ -69,7 +62,7 @@ async def check_propagation(
     concurrently; a failover that ends unconfirmed can then tell the operator which nameserver
     held it back and what it said, not only that one did."""
     absolute_name(domain)  # a bad domain is the caller's error, not one nameserver's
-    expected = [_normalized(expected_ip)]
+    expected = [canonical_ip_or_value(expected_ip)]
     answers = await asyncio.gather(
         *(query_nameserver(ns, domain, record_type, timeout=timeout) for ns in nameservers),
         return_exceptions=True,

@@ -10,7 +10,6 @@ nameserver and what it did, so a caller can say why a nameserver has not confirm
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 
 import dns.asyncbackend
@@ -24,6 +23,7 @@ import dns.rcode
 import dns.rdatatype
 
 from genesis.failover.domain import addresses
+from genesis.failover.domain.addresses import canonical_ip
 from genesis.failover.domain.errors import ConfigError, DNSError, DNSTransientError
 
 __all__ = ["absolute_name", "query_nameserver", "resolve_host", "split_host_port"]
@@ -46,7 +46,7 @@ def split_host_port(server: str, default_port: int = 53) -> tuple[str, int]:
 async def resolve_host(host: str) -> str:
     """An IP address for ``host``: itself if it is one, else the system resolver's first answer."""
     try:
-        return str(ipaddress.ip_address(host))
+        return canonical_ip(host)
     except ValueError:
         pass
     loop = asyncio.get_running_loop()

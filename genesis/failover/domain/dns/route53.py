@@ -33,7 +33,7 @@ from genesis.failover.domain.dns.base import (
     FreshRead,
     ReadCheckWriteProvider,
     RecordValues,
-    normalize_value,
+    canonical_values,
 )
 from genesis.failover.domain.dns.retry_after import retry_after_seconds
 from genesis.failover.domain.errors import (
@@ -199,12 +199,6 @@ class _Zone:
         return f"hosted zone {self.name} ({self.id.removeprefix('/hostedzone/')})"
 
 
-@dataclass(frozen=True)
-class _RecordSet:
-    ttl: int | None
-    raw_values: list[str]
-
-
 class Route53Provider(ReadCheckWriteProvider):
     name = "route53"
 
@@ -262,7 +256,7 @@ class Route53Provider(ReadCheckWriteProvider):
             raise DNSNotFoundError(
                 f"{_fqdn(domain)} has no {record_type.upper()} record (route53 {zone})"
             )
-        return RecordValues(values=_normalized(record_type, rrset.raw_values), ttl=rrset.ttl)
+        return rrset
 
     async def _write(
         self, domain: str, record_type: str, new_value: str, ttl: int, fresh: FreshRead
@@ -361,10 +355,10 @@ class Route53Provider(ReadCheckWriteProvider):
             )
         return _Zone(id=str(public[0]["Id"]), name=name) if public else None
 
-    async def _record_set(self, zone: _Zone, domain: str, record_type: str) -> _RecordSet | None:
+    async def _record_set(self, zone: _Zone, domain: str, record_type: str) -> RecordValues | None:
         fqdn, rtype = _fqdn(domain), record_type.upper()
 
-        def parse(response: dict[str, Any]) -> _RecordSet | None:
+        def parse(response: dict[str, Any]) -> RecordValues | None:
             for rrset in response["ResourceRecordSets"]:
                 # Route53 starts the listing AT the name and type: when ours does not exist
                 # the next record comes back instead (names lowercase, "*" as \052).
@@ -380,8 +374,10 @@ class Route53Provider(ReadCheckWriteProvider):
                         retryable=False,
                     )
                 ttl = rrset.get("TTL")
-                values = [str(rr["Value"]) for rr in rrset["ResourceRecords"]]
-                return _RecordSet(ttl=int(ttl) if ttl is not None else None, raw_values=values)
+                values = canonical_values(
+                    rtype, [str(rr["Value"]) for rr in rrset["ResourceRecords"]]
+                )
+                return RecordValues(values=values, ttl=int(ttl) if ttl is not None else None)
             return None
 
         return await self._client.call(
@@ -401,13 +397,3 @@ def _fqdn(domain: str) -> str:
 
 def _unescape(name: str) -> str:
     return _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), str(name)).lower()
-
-
-def _normalized(record_type: str, values: list[str]) -> list[str]:
-    out = []
-    for value in values:
-        try:
-            out.append(normalize_value(record_type, value))
-        except ConfigError:
-            out.append(value)  # not ours to judge here; it simply will not equal a target
-    return sorted(out)
