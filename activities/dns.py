@@ -15,10 +15,13 @@ from activities._metrics import record_propagation
 from activities.payloads import (
     PropagationInput,
     PropagationResult,
+    ReadRecordInput,
+    RecordReading,
     SetTtlInput,
     SwitchDnsInput,
 )
 from genesis.failover.domain.dns import DNSProvider, DNSProviders, watch_propagation
+from genesis.failover.domain.dns.base import canonical_values
 from genesis.failover.domain.errors import DNSError, FailoverError
 from genesis.failover.domain.models import RecordSwitch, TtlOutcome
 
@@ -34,6 +37,27 @@ class DnsActivities:
             return self._providers.for_record(name)
         except FailoverError as exc:
             raise to_application_error(exc) from None
+
+    @activity.defn(name="read_record")
+    async def read_record(self, inp: ReadRecordInput) -> RecordReading:
+        """Where the record points now, read at its provider (nothing is written): the monitor
+        learns at its start which records sit on the primary and which on the backup."""
+        rec = inp.record
+        provider = self._provider(rec.provider)
+        reading = RecordReading(
+            domain=rec.domain, record_type=rec.record_type, provider=provider.name
+        )
+        try:
+            current = await beating(
+                provider.read_record(rec.domain, rec.record_type),
+                lambda: {"record": rec.domain},
+            )
+        except DNSError as exc:
+            if exc.retryable:
+                raise to_application_error(exc) from None
+            return reading.model_copy(update={"error": str(exc)})
+        values = canonical_values(rec.record_type, current.values)
+        return reading.model_copy(update={"values": values, "ttl": current.ttl})
 
     @activity.defn(name="switch_dns")
     async def switch_dns(self, inp: SwitchDnsInput) -> RecordSwitch:

@@ -85,6 +85,23 @@ class PropagationResult(Model):
     error: str | None = None
 
 
+class ReadRecordInput(Model):
+    record: RecordRef
+
+
+class RecordReading(Model):
+    """Where a record points now, as its provider holds it: the monitor learns it at start."""
+
+    domain: str
+    record_type: str
+    provider: str
+    # Sorted, addresses in canonical text; empty when the record could not be read.
+    values: list[str] = Field(default_factory=list)
+    ttl: int | None = None
+    # Why it could not be read when retrying cannot help (not found, bad credentials, ...).
+    error: str | None = None
+
+
 class HookInput(Model):
     spec: HookSpec
     context: HookContext

@@ -96,6 +96,7 @@ def build_worker(
         workflows=list(WORKFLOWS),
         activities=[
             probes.probe_checks,
+            dns.read_record,
             dns.switch_dns,
             dns.set_record_ttl,
             dns.verify_propagation,
