@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities._errors import to_application_error
 from activities._heartbeat import beating
 from activities._metrics import record_propagation
 from activities.payloads import (
@@ -24,6 +23,7 @@ from genesis.failover.domain.dns import DNSProvider, DNSProviders, watch_propaga
 from genesis.failover.domain.dns.base import canonical_values
 from genesis.failover.domain.errors import DNSError, FailoverError
 from genesis.failover.domain.models import RecordSwitch, TtlOutcome
+from genesis.failover.temporal.errors import to_application_error
 
 
 class DnsActivities:

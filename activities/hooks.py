@@ -15,12 +15,12 @@ from typing import Any
 
 from temporalio import activity
 
-from activities._errors import to_application_error
 from activities._heartbeat import beating
 from activities.payloads import HookInput
 from genesis.failover.domain.errors import HookError
 from genesis.failover.domain.hooks import HookRegistry, ProcessId, stop_leftover
 from genesis.failover.domain.models import HookOutcome
+from genesis.failover.temporal.errors import to_application_error
 
 
 def last_heartbeat(details: Any) -> dict[str, Any]:

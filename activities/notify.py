@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities._errors import to_application_error
 from activities.payloads import NotifyInput
 from genesis.failover.domain.errors import NotificationError
 from genesis.failover.domain.models import NotificationOutcome
 from genesis.failover.domain.notify import Notifiers
+from genesis.failover.temporal.errors import to_application_error
 
 
 class NotifyActivities:

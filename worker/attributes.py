@@ -81,3 +81,17 @@ async def register_search_attributes(client: Client) -> list[str]:
             )
         )
     return missing
+
+
+async def register_on_server(address: str, namespace: str) -> str | None:
+    """A server `dev` did not start gets the Failover* attributes too (the dev server it starts
+    has them from its command line). What happened, in a line for the operator (None: nothing
+    was missing); where registering is refused, the worker says at start what to run."""
+    try:
+        client = await Client.connect(address, namespace=namespace)
+        added = await register_search_attributes(client)
+    except RPCError as exc:
+        return f"could not register the search attributes on {address}: {exc.message}"
+    if not added:
+        return None
+    return f"registered search attributes on {address}: {', '.join(added)}"

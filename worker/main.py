@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
@@ -29,19 +28,19 @@ from activities import (
     NotifyActivities,
     ProbeActivities,
 )
-from genesis.failover.domain.config import FailoverConfig, monitor_workflow_id
+from genesis.failover.domain.config import FailoverConfig
 from genesis.failover.domain.dns import DNSProvider, DNSProviders, build_providers
 from genesis.failover.domain.hooks import HookRegistry
 from genesis.failover.domain.notify import Notifiers, build_notifiers
-from genesis.failover.domain.plan import MonitorInput, MonitorPlan, build_monitor_plan
+from genesis.failover.domain.plan import MonitorPlan, build_monitor_plan
 from genesis.failover.domain.secrets import known_secrets
-from genesis.failover.domain.status import plan_details
 from genesis.failover.temporal.connection import (
     ConnectionOptions,
     connect_temporal,
     connection_options,
 )
 from genesis.failover.temporal.converter import data_converter
+from genesis.failover.temporal.monitor_client import MonitorClient
 from worker.attributes import checked_search_attributes
 from worker.metrics import metrics_runtime
 from workflows.failover import FailoverWorkflow
@@ -109,24 +108,16 @@ def build_worker(
     )
 
 
-async def ensure_monitor(client: Client, plan: MonitorPlan) -> WorkflowHandle:
+async def ensure_monitor(client: Client, plan: MonitorPlan) -> MonitorClient:
     """Start the site's monitor unless it already runs; a running one gets the current plan.
 
     Idempotent: any number of workers may call it at start (USE_EXISTING conflict policy).
     """
-    handle = await client.start_workflow(
-        MonitorWorkflow.run,
-        MonitorInput(plan=plan),
-        id=monitor_workflow_id(plan.site),
-        task_queue=plan.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        static_summary=f"Monitor {plan.site}: primary {plan.primary_ip}, backup {plan.backup_ip}",
-        static_details=plan_details(plan),
-    )
-    await _warn_if_plan_differs(handle, plan)
-    await handle.signal(MonitorWorkflow.apply_plan, plan)
-    return handle
+    monitor = MonitorClient(client, plan.site)
+    await monitor.ensure_running(plan)
+    await _warn_if_plan_differs(monitor, plan)
+    await monitor.apply_plan(plan)
+    return monitor
 
 
 def plan_differences(status: Mapping[str, Any], plan: MonitorPlan) -> list[str]:
@@ -146,12 +137,12 @@ def plan_differences(status: Mapping[str, Any], plan: MonitorPlan) -> list[str]:
     return changes
 
 
-async def _warn_if_plan_differs(handle: WorkflowHandle, plan: MonitorPlan) -> None:
+async def _warn_if_plan_differs(monitor: MonitorClient, plan: MonitorPlan) -> None:
     """Every worker applies its own config's plan at start; the last one started wins. That is
     how a config change rolls out, and also how a worker left behind with an old file would
     silently put back an old backup IP: say so, loudly, in the log of the worker doing it."""
     try:
-        status = await handle.query("status")
+        status = await monitor.status()
     except Exception:
         return  # a monitor started just now has not run its first task: nothing to compare
     changes = plan_differences(status, plan)
@@ -188,8 +179,8 @@ async def serve(
     )
     async with worker:
         if start_monitor:
-            handle = await ensure_monitor(client, plan)
-            log.info("monitor %s running on task queue %s", handle.id, plan.task_queue)
+            monitor = await ensure_monitor(client, plan)
+            log.info("monitor %s running on task queue %s", monitor.workflow_id, plan.task_queue)
         if started is not None:
             started.set()
         await stop.wait()

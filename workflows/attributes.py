@@ -20,9 +20,6 @@ TRIGGER = SearchAttributeKey.for_keyword(names.TRIGGER)
 OUTCOME = SearchAttributeKey.for_keyword(names.OUTCOME)
 STATE = SearchAttributeKey.for_keyword(names.STATE)
 
-# Workflows recorded before they indexed themselves replay without these commands.
-PATCH = "search-attributes"
-
 
 def for_operation(site: str, direction: str, trigger: str) -> TypedSearchAttributes:
     return TypedSearchAttributes(

@@ -92,10 +92,3 @@ async def ask(inp: FailoverInput) -> list[GateResult]:
             )
         )
     return results
-
-
-def describe_failed(gates: list[GateResult]) -> str | None:
-    failed = [g for g in gates if not g.ok]
-    if not failed:
-        return None
-    return "readiness gate failed: " + "; ".join(f"{g.name}: {g.detail}" for g in failed)

@@ -54,9 +54,9 @@ async def _set_ttl(step: SetTtlInput) -> TtlOutcome:
 Report = Callable[[str, bool | None], None]
 
 
-async def lower(inp: FailoverInput, changes: list[TtlOutcome], report: Report) -> str | None:
-    """Lower every record's TTL, then wait out the longest old one. An error text when a
-    record refused (nothing is switched then; what was lowered is restored by finish)."""
+async def lower(inp: FailoverInput, changes: list[TtlOutcome], report: Report) -> None:
+    """Lower every record's TTL, then wait out the longest old one. A record that refused is
+    an error in ``changes`` (the run stops before the switch; what was lowered is restored)."""
     low = inp.lower_ttl_seconds
     assert low is not None
     expected = [inp.from_ip, inp.to_ip]
@@ -71,9 +71,8 @@ async def lower(inp: FailoverInput, changes: list[TtlOutcome], report: Report) -
         )
     )
     changes.extend(lowered)
-    failed = [c for c in lowered if c.error]
-    if failed:
-        return "TTL not lowered: " + "; ".join(f"{c.domain}: {c.error}" for c in failed)
+    if any(c.error for c in lowered):
+        return
     # Only a TTL above the new one needs waiting out (a record already low is not written).
     wait = max((c.ttl_before or 0 for c in lowered if c.written), default=0)
     report(
@@ -83,14 +82,14 @@ async def lower(inp: FailoverInput, changes: list[TtlOutcome], report: Report) -
     )
     if wait and not inp.dry_run:
         await workflow.sleep(timedelta(seconds=wait), summary=f"wait out old TTL {wait}s")
-    return None
 
 
-async def restore(inp: FailoverInput, changes: list[TtlOutcome], report: Report) -> list[str]:
-    """Put back each TTL this operation lowered. Errors as text (the switch stands)."""
+async def restore(inp: FailoverInput, changes: list[TtlOutcome], report: Report) -> None:
+    """Put back each TTL this operation lowered; one that is not is an error in ``changes``
+    (the switch stands)."""
     lowered = [c for c in changes if c.step == "lower" and c.written and c.ttl_before]
     if not lowered or inp.dry_run:
-        return []
+        return
     by_domain = {r.domain: r for r in inp.records}
     restored = await asyncio.gather(
         *(
@@ -110,4 +109,3 @@ async def restore(inp: FailoverInput, changes: list[TtlOutcome], report: Report)
         "TTL restored: " + ", ".join(f"{c.domain} {c.ttl_after}s" for c in restored if not c.error),
         not any(c.error for c in restored),
     )
-    return [f"TTL of {c.domain} not restored: {c.error}" for c in restored if c.error]

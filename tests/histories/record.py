@@ -2,13 +2,18 @@
 
 A change to a workflow must not break the workflows already running on a server: when a worker
 restarts, Temporal replays each open workflow's history through the new code, and a command the
-old code did not issue at that point wedges the workflow (a non-determinism error). So histories
-made by a released version are kept here, and CI replays them through the current code.
+old code did not issue at that point wedges the workflow (a non-determinism error).
 
-Record them with the code of the version whose histories you want, e.g. before a release:
+Until the first release there is one code path (docs/decisions.md): a workflow change replaces
+the code and the ``current-*`` histories are recorded again from it, here and with
+record_real.py:
 
-    git worktree add /tmp/old <commit>
-    PYTHONPATH=/tmp/old .venv/bin/python tests/histories/record.py tests/histories/<prefix>
+    PYTHONPATH=. .venv/bin/python tests/histories/record.py tests/histories/current
+    PYTHONPATH=. .venv/bin/python tests/histories/record_real.py tests/histories/current
+
+From the first release on, the released version's histories are recorded from its checkout and
+kept (``git worktree add /tmp/v0.1.0 v0.1.0``, then ``PYTHONPATH=/tmp/v0.1.0`` and the prefix
+``tests/histories/v0.1.0``), and every later change must replay them.
 
 The scenario (the time-skipping server, the scripted probes and in-memory zone of
 tests/workflows/lab.py): the primary dies, the site fails over by itself with a

@@ -9,7 +9,7 @@ their retries) are in a replayed history too.
 
 Run it with the code of the version whose histories you want (see record.py):
 
-    PYTHONPATH=/tmp/old .venv/bin/python tests/histories/record_real.py tests/histories/<prefix>
+    PYTHONPATH=. .venv/bin/python tests/histories/record_real.py tests/histories/current
 
 It writes ``<prefix>-real-monitor.json`` (MonitorWorkflow, after an automatic failover and a
 manual failback) and ``<prefix>-real-failover.json`` (the automatic failover's FailoverWorkflow).

@@ -18,7 +18,7 @@ from workflows.failover import FailoverWorkflow
 from workflows.monitor import MonitorWorkflow
 
 # A monitor that probed, failed over and failed back (two child workflows completed).
-HISTORY = Path(__file__).resolve().parents[1] / "histories" / "issue4-monitor.json"
+HISTORY = Path(__file__).resolve().parents[1] / "histories" / "current-monitor.json"
 
 
 async def test_replaying_a_monitor_with_two_operations_records_none_of_our_metrics() -> None:

@@ -5,7 +5,7 @@ session dev server, on the crash lab's site (tests/reliability/crash_lab.py): th
 emulator counts DNS writes, command hooks wait for a release file, so the test decides when a
 hook's activity ends.
 
-What the worker does on SIGTERM (genesis/failover/app/cli/local.py, worker/main.py): it stops
+What the worker does on SIGTERM (genesis/failover/app/cli/process.py, worker/main.py): it stops
 polling at once; activities in flight get ``[temporal] shutdown_grace_seconds`` to finish; then
 the process exits 0. What these tests measured about the rest (temporalio 1.35, server 1.32):
 - an activity that finishes within the grace is reported complete before the process exits:
@@ -40,7 +40,7 @@ from workflows.retries import HOOK_HEARTBEAT_TIMEOUT
 
 pytestmark = pytest.mark.integration
 
-# What worker/main.py and cli/local.py log at each step of a drain.
+# What worker/main.py and cli/process.py log at each step of a drain.
 DRAINING = "SIGTERM: draining"
 STOPPING = "stopping: no new work taken"
 STOPPED = "stopped: every activity finished or was handed back"

@@ -268,21 +268,6 @@ def test_a_failed_probe_below_the_threshold_restarts_the_failback_window() -> No
     assert policy.decide_automatic_failback(s, pol, end + timedelta(seconds=60)).allowed
 
 
-def test_the_old_rule_for_monitors_that_decided_under_it_keeps_the_window_through_a_blip() -> None:
-    """A monitor whose history was written before the rule above replays under the old rule
-    (the monitor asks ``workflow.patched``): a blip below the threshold kept the window then,
-    and a failback it started on that basis must start again in replay."""
-    h = feed(CheckHealth(name="api", is_healthy=False), "fff" + "ss")
-    started = h.healthy_since
-    assert h.is_healthy and started is not None
-    kept = policy.apply_probe(
-        h, CHECK, probe(False, T0 + timedelta(seconds=6)), blip_restarts_window=False
-    )
-    assert kept.is_healthy and kept.healthy_since == started
-    restarted = policy.apply_probe(h, CHECK, probe(False, T0 + timedelta(seconds=6)))
-    assert restarted.is_healthy and restarted.healthy_since is None
-
-
 # --- state machine ---------------------------------------------------------------------------
 
 
@@ -298,8 +283,6 @@ def result(records: list[RecordSwitch], direction: str = "failover") -> Failover
         site="genesis",
         primary_ip=PRIMARY,
         backup_ip=BACKUP,
-        from_ip=PRIMARY,
-        to_ip=BACKUP,
         started_at=T0,
         finished_at=T0,
         records=records,

@@ -210,6 +210,7 @@ class Lab:
             workflows=[MonitorWorkflow, FailoverWorkflow],
             activities=[
                 self.probes.probe_checks,
+                dns.read_record,
                 dns.switch_dns,
                 dns.set_record_ttl,
                 dns.verify_propagation,

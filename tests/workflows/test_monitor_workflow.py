@@ -478,7 +478,11 @@ async def test_people_hear_of_the_outage_the_failover_and_the_recovery_in_order(
         # One incident per failover: PagerDuty triggers and resolves the same key.
         assert started.dedup_key == done.dedup_key and "failover-" in started.dedup_key
         assert done.records == [f"{DOMAIN} A: {PRIMARY} -> {BACKUP} (switched)"]
-        assert done.duration_seconds is not None and done.trigger == "automatic"
+        assert (
+            done.duration_seconds is not None
+            and done.operation
+            and done.operation.trigger == "automatic"
+        )
 
         lab.probes.healthy["api"] = True
         await until(handle, lab.env, lambda s: s["health"]["checks"]["api"]["is_healthy"])

@@ -18,10 +18,10 @@ import asyncio
 import contextlib
 import logging
 import os
+from datetime import UTC, datetime
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from pydantic import BaseModel, ValidationError
 
 from genesis.failover.app.dns_manager import DNSManager
 from genesis.failover.app.health import HealthChecker
@@ -32,17 +32,23 @@ from genesis.failover.domain.config import (
     PolicySettings,
     PropagationSettings,
     config_error_from,
-    monitor_workflow_id,
 )
 from genesis.failover.domain.config.site import EncryptionSettings, TemporalSettings
-from genesis.failover.domain.errors import ConfigError
+from genesis.failover.domain.errors import ConfigError, PolicyRefusal
 from genesis.failover.domain.hooks import HookFn, HookRegistry
-from genesis.failover.domain.models import NotificationRoutes, OperationRequest, RecordRef
+from genesis.failover.domain.models import (
+    Direction,
+    NotificationRoutes,
+    OperationRequest,
+    RecordRef,
+)
+from genesis.failover.domain.notify import build_notifiers
 from genesis.failover.domain.plan import MonitorPlan, build_monitor_plan
 from genesis.failover.domain.state import SiteState
 from genesis.failover.domain.status import build_status
-from genesis.failover.temporal.connection import connect_temporal, connection_options
-from genesis.failover.temporal.converter import data_converter
+from genesis.failover.temporal.connection import Client, connect_site
+from genesis.failover.temporal.monitor_client import MonitorClient
+from worker.main import serve_in_background
 
 log = logging.getLogger("genesis.failover")
 
@@ -204,21 +210,17 @@ class FailoverCoordinator:
 
     async def client(self) -> Client:
         if self._client is None:
-            self._client = await connect_temporal(
-                self.temporal,
-                connection_options(self.temporal, os.environ),
-                converter=data_converter(self.encryption),
-            )
+            temporal = self.temporal
+            if self.encryption is not None:
+                temporal = temporal.model_copy(update={"encryption": self.encryption})
+            self._client = await connect_site(temporal, os.environ)
         return self._client
 
-    def _handle(self, client: Client) -> WorkflowHandle[Any, Any]:
-        return client.get_workflow_handle(monitor_workflow_id(self.site))
+    async def monitor(self) -> MonitorClient:
+        return MonitorClient(await self.client(), self.site)
 
     async def start_monitoring(self) -> None:
         """Run a worker in this process (probes, DNS, hooks) and make sure the monitor runs."""
-        from genesis.failover.domain.notify import build_notifiers
-        from worker.main import serve_in_background
-
         if self._tasks:
             return
         plan = self.plan()
@@ -262,47 +264,40 @@ class FailoverCoordinator:
         self, reason: str, dry_run: bool = False, *, force: bool = False
     ) -> dict[str, Any]:
         return await self._request(
-            "request_failover", OperationRequest(reason=reason, dry_run=dry_run, force=force)
+            "failover", OperationRequest(reason=reason, dry_run=dry_run, force=force)
         )
 
     async def execute_failback(
         self, dry_run: bool = False, *, force: bool = False, reason: str = "manual failback"
     ) -> dict[str, Any]:
         return await self._request(
-            "request_failback", OperationRequest(reason=reason, dry_run=dry_run, force=force)
+            "failback", OperationRequest(reason=reason, dry_run=dry_run, force=force)
         )
 
-    async def _request(self, update: str, req: OperationRequest) -> dict[str, Any]:
-        from workflows.monitor import MonitorWorkflow
-
-        method = getattr(MonitorWorkflow, update)
-        handle = self._handle(await self.client())
+    async def _request(self, direction: Direction, req: OperationRequest) -> dict[str, Any]:
+        """The result dict; a refusal is a result too (the seed checks ``result["success"]``)."""
+        monitor = await self.monitor()
         try:
-            result = await handle.execute_update(method, req)
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            code = "refused"
-            if isinstance(cause, ApplicationError) and cause.details:
-                code = str(cause.details[0])
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+            result = await monitor.request(direction, req)
+        except PolicyRefusal as refused:
             return {
                 "success": False,
                 "outcome": "refused",
-                "reason": code,
-                "error": message,
+                "reason": refused.reason,
+                "error": str(refused),
                 "dry_run": req.dry_run,
                 "duration_seconds": 0.0,
             }
         finally:
             with contextlib.suppress(Exception):
                 await self.refresh_status()
-        return result.model_dump(mode="json")  # type: ignore[no-any-return]
+        return result.model_dump(mode="json")
 
     # --- status ---------------------------------------------------------------------------------
 
     async def refresh_status(self) -> dict[str, Any]:
         """Ask the monitor workflow; ``get_status`` then returns this answer."""
-        status: dict[str, Any] = await self._handle(await self.client()).query("status")
+        status = await (await self.monitor()).status()
         self._status = status
         self.health_checker.update_from_monitor(status["health"])
         return status
@@ -311,8 +306,6 @@ class FailoverCoordinator:
         """The latest status the facade knows (refreshed every few seconds while monitoring)."""
         if self._status is not None:
             return self._status
-        from datetime import UTC, datetime
-
         state = SiteState(site=self.site)
         return build_status(
             state,
@@ -324,15 +317,12 @@ class FailoverCoordinator:
 
     async def get_history(self) -> list[dict[str, Any]]:
         """Past failovers and failbacks, newest last, from the monitor."""
-        items: list[dict[str, Any]] = await self._handle(await self.client()).query("history")
-        return items
+        return await (await self.monitor()).history()
 
 
 def _settings(model: type[Any], given: Any, name: str, **overrides: Any) -> Any:
     """A settings section given as a model or a dict, validated with the config's own rules;
     ``overrides`` that are set (the seed's ``notification_channels``) win."""
-    from pydantic import BaseModel, ValidationError
-
     data = given.model_dump() if isinstance(given, BaseModel) else dict(given or {})
     data.update({k: v for k, v in overrides.items() if v})
     try:

@@ -22,6 +22,8 @@ from genesis.lab.bind9 import Bind9Lab
 from genesis.lab.http_target import DemoService
 from genesis.lab.ports import free_port, port_is_free
 from genesis.lab.temporal_dev import TemporalDevServer
+from worker.attributes import register_on_server
+from worker.main import run_worker_in_background
 
 
 def preferred_port(host: str, port: int) -> int:
@@ -93,19 +95,10 @@ class Lab:
 
 async def register_search_attributes_on(address: str, namespace: str) -> None:
     """A server `dev` did not start gets the Failover* attributes too (the dev server it starts
-    has them from its command line); where that is refused, the worker says what to run."""
-    from temporalio.service import RPCError
-
-    from worker.attributes import register_search_attributes
-    from worker.main import connect
-
-    try:
-        added = await register_search_attributes(await connect(address, namespace))
-    except RPCError as exc:
-        print(f"could not register the search attributes on {address}: {exc.message}")
-        return
-    if added:
-        print(f"registered search attributes on {address}: {', '.join(added)}")
+    has them from its command line); dev says what it did."""
+    said = await register_on_server(address, namespace)
+    if said:
+        print(said)
 
 
 def _codec_server(config: FailoverConfig, *, ui_origin: str) -> CodecServer | None:
@@ -128,8 +121,6 @@ async def run_dev(
     ui_port: int = 8233,
     port: int = 7233,
 ) -> int:
-    from worker.main import run_worker_in_background
-
     server = None
     the_lab = None
     codec = None

@@ -1,7 +1,7 @@
 """Typed errors of the failover domain.
 
 Every error says whether trying again can help, so the one place that maps domain errors to
-Temporal (``activities/_errors.py``) never has to guess from a name or a message::
+Temporal (``genesis/failover/temporal/errors.py``) never has to guess from a name or a message::
 
     FailoverError                      base; .retryable tells the truth
     ├── ConfigError                    bad config or input (never retryable)
@@ -19,7 +19,8 @@ Temporal (``activities/_errors.py``) never has to guess from a name or a message
     ├── PolicyRefusal                  the policy said no (cooldown, daily limit, ...)
     └── TemporalConnectionError        the worker or a command cannot talk to Temporal
         ├── TemporalUnreachable        nothing answers (yet): refused, no route, timeout
-        └── TemporalRefused            it answered no: TLS, credentials, unknown namespace
+        ├── TemporalRefused            it answered no: TLS, credentials, unknown namespace
+        └── MonitorUnavailable         Temporal answers, but the site's monitor does not
 
 Messages name the zone, record, provider or field at fault, and never a secret.
 """
@@ -141,3 +142,10 @@ class TemporalRefused(TemporalConnectionError):
     a namespace it does not have): the same attempt will get the same answer."""
 
     retryable = False
+
+
+class MonitorUnavailable(TemporalConnectionError):
+    """The site's monitor workflow did not answer (not started, no worker polling its task
+    queue, a query that timed out): a worker coming up fixes it, so a retry can help."""
+
+    retryable = True

@@ -25,6 +25,7 @@ from genesis.failover.domain.models import (
     HookSpec,
     Model,
     NotificationRoutes,
+    Operation,
     RecordRef,
     Trigger,
 )
@@ -50,6 +51,20 @@ class MonitorPlan(Model):
     # Continue-as-new once history passes this many events, to keep replay cheap.
     max_history_events: int = Field(4000, ge=100)
 
+    def operation(
+        self, direction: Direction, trigger: Trigger, reason: str, *, dry_run: bool = False
+    ) -> Operation:
+        """One operation of this site, with its two sides."""
+        return Operation(
+            site=self.site,
+            direction=direction,
+            trigger=trigger,
+            reason=reason,
+            dry_run=dry_run,
+            primary_ip=self.primary_ip,
+            backup_ip=self.backup_ip,
+        )
+
     def operation_input(
         self,
         direction: Direction,
@@ -62,14 +77,8 @@ class MonitorPlan(Model):
         prechecked_gates: list[GateResult] | None = None,
     ) -> FailoverInput:
         return FailoverInput(
-            site=self.site,
-            direction=direction,
-            trigger=trigger,
-            reason=reason,
-            dry_run=dry_run,
+            **self.operation(direction, trigger, reason, dry_run=dry_run).identity_fields(),
             force=force,
-            primary_ip=self.primary_ip,
-            backup_ip=self.backup_ip,
             provider=self.provider,
             records=self.records,
             propagation=self.propagation,

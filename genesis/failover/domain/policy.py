@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from genesis.failover.domain.config import CheckConfig, PolicySettings
-from genesis.failover.domain.models import Direction, GateResult, ProbeResult, Trigger
+from genesis.failover.domain.models import Direction, GateResult, ProbeResult
 from genesis.failover.domain.state import CheckHealth, Decision, SiteState
 
 DAY = timedelta(hours=24)
@@ -25,7 +25,6 @@ def apply_probe(
     result: ProbeResult,
     *,
     now: datetime | None = None,
-    blip_restarts_window: bool = True,
 ) -> CheckHealth:
     """Count one probe. A check turns unhealthy only at ``failure_threshold`` consecutive failures
     (one lost packet must not move a site) and healthy again only after ``success_threshold``
@@ -34,8 +33,7 @@ def apply_probe(
     Any failed probe, even one below the threshold, ends the failback window (``healthy_since``):
     the check stays healthy (one lost packet must not fail a site over), but a primary that
     drops every third probe must not count as healthy "without a break" and get the traffic
-    back. The window starts again at its next good probe. (``blip_restarts_window=False`` is the
-    rule before issue 6, kept for monitors whose history was written under it.)
+    back. The window starts again at its next good probe.
 
     ``now`` is the decider's clock (workflow time in the monitor): the failback window is
     measured on the same clock as the decision, not on the clock of whichever worker probed."""
@@ -62,12 +60,37 @@ def apply_probe(
         h.consecutive_failures += 1
         h.consecutive_successes = 0
         h.last_error = result.error or "probe failed"
-        if blip_restarts_window:
-            h.healthy_since = None
+        h.healthy_since = None
         if h.consecutive_failures >= check.failure_threshold:
             h.is_healthy = False
             h.healthy_since = None
     return h
+
+
+def count_probes(
+    state: SiteState, checks: list[CheckConfig], results: list[ProbeResult], now: datetime
+) -> list[CheckHealth]:
+    """Count one batch's results into ``state``; returns the checks whose health flipped."""
+    by_name = {c.name: c for c in checks}
+    flipped = []
+    for result in results:
+        check = by_name.get(result.check_name)
+        health = state.checks.get(result.check_name)
+        if check is None or health is None:
+            continue  # the plan changed while the probe ran
+        after = apply_probe(health, check, result, now=now)
+        state.checks[check.name] = after
+        if after.is_healthy != health.is_healthy:
+            flipped.append(after)
+    return flipped
+
+
+def count_lost(state: SiteState, checks: list[CheckConfig]) -> None:
+    """A batch that could not run (no worker, lost task) is counted as neither success nor
+    failure: a dead worker must never fail a healthy site over."""
+    for c in checks:
+        if c.name in state.checks:
+            state.checks[c.name].probes_lost += 1
 
 
 def unhealthy_critical(state: SiteState) -> list[CheckHealth]:
@@ -275,8 +298,3 @@ def decide_automatic_failback(state: SiteState, policy: PolicySettings, now: dat
     if remaining > 0:
         return _no("cooldown", f"in cooldown for {remaining:.0f}s more", now)
     return Decision(allowed=True, reason="primary_recovered", message="primary healthy", at=now)
-
-
-def operation_counts_toward_limits(trigger: Trigger, dry_run: bool) -> bool:
-    """Dry runs and drills change nothing, so they neither start a cooldown nor use the limit."""
-    return not dry_run and trigger != "drill"

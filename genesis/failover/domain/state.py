@@ -6,6 +6,7 @@ Plain data: the decisions that change it live in ``policy.py``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -77,6 +78,11 @@ class OperationRecord(Model):
     records: list[RecordSwitch] = Field(default_factory=list)
     error: str | None = None
 
+    @property
+    def counts_toward_limits(self) -> bool:
+        """Dry runs and drills change nothing: they neither start a cooldown nor use the limit."""
+        return not self.dry_run and self.trigger != "drill"
+
 
 class NotificationLog(Model):
     """What the site's notifications did: counts, and the last few that finally failed (a
@@ -126,47 +132,83 @@ class SiteState(Model):
             for c in checks
         }
 
-    def remember(self, op: OperationRecord) -> None:
+    def note_decision(self, decision: Decision) -> bool:
+        """Keep the policy's latest word. True for a refusal that is new (not the same reason as
+        the last decision): it is said once per streak, not at every loop of a dead site."""
+        last = self.last_decision
+        self.last_decision = decision
+        if decision.allowed or decision.reason in ("healthy", "in_progress"):
+            return False
+        self.last_refusal = decision
+        return last is None or last.reason != decision.reason
+
+    # --- one operation's life: claimed, started, finished (the monitor calls these) ------------
+
+    def claim(self, op: OperationRecord) -> None:
+        """The site is taken by ``op`` before anything awaits: a request arriving in the same
+        workflow task already finds it busy."""
+        self.current = op
+
+    def release(self) -> None:
+        """The claimed operation never started (another run holds its workflow id)."""
+        self.current = None
+
+    def started(self, op: OperationRecord, run_id: str | None, now: datetime) -> None:
+        """Its workflow runs: the state moves, and a real failover counts toward the limits
+        from its start (a failover that hangs must not leave room for five more)."""
+        op.run_id = run_id
+        if not op.counts_toward_limits:
+            return
+        self.state = "failing_over" if op.direction == "failover" else "failing_back"
+        if op.direction == "failover":
+            self.recent_failovers.append(now)
+            self.failover_count += 1
+            self.last_failover = now
+
+    def finished(self, op: OperationRecord, result: FailoverResult, now: datetime) -> None:
+        """Its result is in: where the records point now, what was notified, and the cooldown
+        from its end. Reads done by a dry run are as true as a real run's."""
+        op.finished_at = now
+        op.outcome = result.outcome
+        op.success = result.success
+        op.duration_seconds = result.duration_seconds
+        op.records = result.records
+        op.error = result.error
+        self.apply_result(result)
+        for note in result.notifications:
+            self.notifications.record(note)
+        if op.counts_toward_limits:
+            self.last_change_at = now
+        self.current = None
         self.history.append(op)
         del self.history[:-HISTORY_LIMIT]
 
-    def apply_result(self, result: FailoverResult, *, unread_is_unknown: bool = True) -> None:
-        """Fold a finished operation's result into the record map and the state machine."""
+    def apply_result(self, result: FailoverResult) -> None:
+        """Fold an operation's result into the record map and the state machine."""
         self.learn_records(
-            result.records,
-            result.primary_ip,
-            result.backup_ip,
-            unread_is_unknown=unread_is_unknown,
+            {_key(r): _values_seen(r) for r in result.records}, result.primary_ip, result.backup_ip
         )
 
+    def records_unknown(self, keys: Iterable[str]) -> None:
+        """An operation died without a result: nobody knows which of these moved."""
+        for key in keys:
+            self.records[key] = "unknown"
+
     def learn_records(
-        self,
-        records: list[RecordSwitch],
-        primary_ip: str,
-        backup_ip: str,
-        *,
-        unread_is_unknown: bool = True,
+        self, seen: Mapping[str, list[str] | None], primary_ip: str, backup_ip: str
     ) -> None:
-        """Where each record points, from an operation's writes or a dry run's reads.
-        (``unread_is_unknown=False``: the rule before issue 6, for monitors replaying it.)"""
-        for rec in records:
-            if rec.action == "failed" and not unread_is_unknown:
-                continue
-            if rec.action == "failed":
-                # The read or write failed: we learnt nothing about where this record points.
-                # What we knew stands; a record never read is "unknown", never left out: a
-                # map without it would call a site whose other records moved fully failed
-                # over, and refuse the failover that would move this one.
-                self.records.setdefault(record_key(rec.domain, rec.record_type), "unknown")
-                continue
-            values = [rec.target] if rec.at_target else rec.before
-            self.records[record_key(rec.domain, rec.record_type)] = side_of(
-                values, primary_ip, backup_ip
-            )
-        if any(side == "backup" for side in self.records.values()):
-            self.state = "failed_over"
-        else:
-            self.state = "normal"
+        """Where each record points (``{"domain/TYPE": values}``), from an operation's writes
+        and reads or the monitor's own reads; None: it could not be read."""
+        for key, values in seen.items():
+            if values is None:
+                # We learnt nothing about where this record points. What we knew stands; a
+                # record never read is "unknown", never left out: a map without it would call
+                # a site whose other records moved fully failed over, and refuse the failover
+                # that would move this one.
+                self.records.setdefault(key, "unknown")
+            else:
+                self.records[key] = side_of(values, primary_ip, backup_ip)
+        self.state = "failed_over" if "backup" in self.records.values() else "normal"
 
     @property
     def partial(self) -> bool:
@@ -181,6 +223,17 @@ class SiteState(Model):
 
 def record_key(domain: str, record_type: str) -> str:
     return f"{domain.rstrip('.')}/{record_type}"
+
+
+def _key(rec: RecordSwitch) -> str:
+    return record_key(rec.domain, rec.record_type)
+
+
+def _values_seen(rec: RecordSwitch) -> list[str] | None:
+    """What an operation saw the record hold last; None when its read or write failed."""
+    if rec.action == "failed":
+        return None
+    return [rec.target] if rec.at_target else rec.before
 
 
 def side_of(values: list[str], primary_ip: str, backup_ip: str) -> RecordSide:

@@ -20,6 +20,7 @@ import hmac
 import json
 import logging
 import os
+import signal
 import threading
 from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -224,8 +225,6 @@ def serve(
 ) -> int:
     """Run the codec server for ``config`` until Ctrl-C / SIGTERM; 0 then. What the
     `genesis-failover codec-server` command calls."""
-    import signal
-
     server = codec_server_for(config, host, port, origins=origins)
 
     def stop(*_: object) -> None:

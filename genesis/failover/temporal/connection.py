@@ -38,6 +38,7 @@ from genesis.failover.domain.config.site import TlsSettings
 from genesis.failover.domain.errors import ConfigError, TemporalRefused, TemporalUnreachable
 from genesis.failover.domain.secrets import redact, secret_from_env
 from genesis.failover.domain.wording import one_line
+from genesis.failover.temporal.converter import data_converter
 
 log = logging.getLogger("genesis.failover.temporal.connection")
 
@@ -229,6 +230,17 @@ async def connect_temporal(
         )
         await asyncio.sleep(pause)
         delay = min(delay * 2, MAX_DELAY)
+
+
+async def connect_site(
+    temporal: TemporalSettings, environ: Mapping[str, str], *, wait_seconds: float = 0.0
+) -> Client:
+    """A client of the site's Temporal for a command or the Python facade: its data converter
+    (encryption keys) and connection options (TLS files, API key) read from ``environ`` first,
+    so a missing key or file is a ``ConfigError`` before anything is dialled."""
+    converter = data_converter(temporal.encryption, environ)
+    options = connection_options(temporal, environ)
+    return await connect_temporal(temporal, options, converter=converter, wait_seconds=wait_seconds)
 
 
 def _where(temporal: TemporalSettings) -> str:

@@ -1,16 +1,13 @@
 """Watching failovers from the operator's side: a running operation's steps as they complete and
 its nameservers as they confirm, the steps of the one running now, the run ids of past ones.
 
-Client-facing (it talks to Temporal as a client only, like the CLI it serves). Where each piece
-comes from:
-
-- steps: the FailoverWorkflow's ``progress`` query, the list of step strings so far;
-- nameservers while they are asked: the running ``verify_propagation`` activity's heartbeat
-  details (``{"provider_live": bool | None, "<nameserver>": bool, ...}``), read from the
-  workflow's ``describe()`` pending activities;
-- nameservers once asked: that activity's result in the workflow's history. Heartbeats are
-  throttled (one every 80% of the heartbeat timeout) and a fast propagation finishes between two
-  polls, so the result is the last word and the heartbeats only bring the news earlier.
+Where each piece comes from, all of it typed (nothing here parses a message):
+- steps: the FailoverWorkflow's ``steps`` query, ``ProgressStep`` each with its kind; a
+  propagation step carries every nameserver's (and the provider's) answer as ``Confirmation``s;
+- nameservers while they are asked: the running ``verify_propagation`` activity's heartbeat, a
+  ``PropagationProgress``, read from the workflow's ``describe()`` pending activities. Heartbeats
+  are throttled (one every 80% of the heartbeat timeout) and a fast propagation finishes between
+  two polls, so the step is the last word and the heartbeats only bring the news earlier.
 
 Every failover and failback of a site shares one workflow id (Temporal then allows one at a
 time); a watch tells its own run from the previous one by run id.
@@ -23,30 +20,27 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
-from temporalio.client import (
-    Client,
-    WorkflowExecutionDescription,
-    WorkflowHandle,
-    WorkflowQueryFailedError,
-    WorkflowUpdateStage,
-)
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from genesis.failover.domain.config import failover_workflow_id, monitor_workflow_id
-from genesis.failover.domain.models import Direction, FailoverResult, OperationRequest, ProgressStep
+from genesis.failover.domain.config import failover_workflow_id
+from genesis.failover.domain.dns.propagation import PropagationProgress
+from genesis.failover.domain.models import (
+    Confirmation,
+    Direction,
+    FailoverResult,
+    OperationRequest,
+    ProgressStep,
+)
+from genesis.failover.temporal import names
+from genesis.failover.temporal.monitor_client import MonitorClient
 
 POLL_SECONDS = 0.3
 # One slow answer must not freeze the display; the update's own result is what counts.
 RPC_TIMEOUT = timedelta(seconds=5)
-PROPAGATION_ACTIVITY = "verify_propagation"
-# The FailoverWorkflow's step that sums up propagation; its nameservers are shown one by one.
-PROPAGATION_STEP = "propagation: "
-# A key of its own for the provider's word (Route53 INSYNC) beside the nameservers'.
-PROVIDER = "@provider"
 
 
 @dataclass(frozen=True)
@@ -76,9 +70,7 @@ class OperationWatch:
         self.run_id: str | None = None
         self._steps_seen = 0
         self._history_length = -1
-        # verify_propagation activity id -> its input (domain, expected_ip, provider).
-        self._propagation_inputs: dict[str, dict[str, Any]] = {}
-        # (domain, nameserver) -> what was shown: a "yes" is never shown twice.
+        # (domain, source) -> what was shown: a "yes" is never shown twice.
         self._shown: dict[tuple[str, str], bool] = {}
 
     async def begin(self) -> None:
@@ -97,10 +89,10 @@ class OperationWatch:
             await self._new_steps()
             self._history_length = length
         for pending in described.raw_description.pending_activities:
-            if pending.activity_type.name == PROPAGATION_ACTIVITY and pending.HasField(
-                "heartbeat_details"
+            if pending.activity_type.name == names.VERIFY_PROPAGATION_ACTIVITY and (
+                pending.HasField("heartbeat_details")
             ):
-                await self._heartbeat(pending.activity_id, pending.heartbeat_details.payloads)
+                await self._heartbeat(pending.heartbeat_details.payloads)
 
     async def finish(self) -> None:
         """The operation returned: show the steps it took since the last poll. Best effort:
@@ -118,29 +110,21 @@ class OperationWatch:
     def _show(self, text: str, ok: bool | None = None) -> None:
         self._emit(ProgressLine(round(time.monotonic() - self._began, 2), text, ok))
 
-    def _show_nameserver(
-        self, inp: dict[str, Any], nameserver: str, ok: bool, *, final: bool
-    ) -> None:
-        domain = inp.get("domain", "?")
-        key = (domain, nameserver)
+    def _show_confirmation(self, c: Confirmation, *, final: bool) -> None:
+        key = (c.domain, f"@{c.source}" if c.by_provider else c.source)
         before = self._shown.get(key)
         # A "yes" is news once; a "no" only when it is the final answer.
-        if before is True or before == ok or (not ok and not final):
+        if before is True or before == c.ok or (not c.ok and not final):
             return
-        self._shown[key] = ok
-        expected = inp.get("expected_ip", "the new address")
-        if nameserver == PROVIDER:
-            provider = inp.get("provider") or "provider"
-            text = (
-                f"{provider} reports the {domain} change live"
-                if ok
-                else f"{provider} does NOT report the {domain} change live"
-            )
-        elif ok:
-            text = f"nameserver {nameserver} answers {expected} for {domain}"
+        self._shown[key] = c.ok
+        if c.by_provider:
+            provider = c.source or "provider"
+            live = "reports" if c.ok else "does NOT report"
+            text = f"{provider} {live} the {c.domain} change live"
         else:
-            text = f"nameserver {nameserver} does NOT answer {expected} for {domain}"
-        self._show(text, ok)
+            answers = "answers" if c.ok else "does NOT answer"
+            text = f"nameserver {c.source} {answers} {c.expected_ip} for {c.domain}"
+        self._show(text, c.ok)
 
     # --- where it comes from ---------------------------------------------------------------------
 
@@ -156,79 +140,38 @@ class OperationWatch:
             raise
 
     async def _new_steps(self) -> None:
-        steps = await self._steps()
+        steps: list[ProgressStep] = await self._handle(self.run_id).query(
+            names.STEPS_QUERY, result_type=list[ProgressStep], rpc_timeout=RPC_TIMEOUT
+        )
         for step in steps[self._steps_seen :]:
-            if step.text.startswith(PROPAGATION_STEP) and await self._propagation_results():
-                continue  # shown nameserver by nameserver instead
-            self._show(step.text, step.ok)
+            if step.kind == "propagation" and step.confirmations:
+                # Shown nameserver by nameserver instead of the summary line.
+                for c in step.confirmations:
+                    self._show_confirmation(c, final=True)
+            else:
+                self._show(step.text, step.ok)
         self._steps_seen = len(steps)
 
-    async def _steps(self) -> list[ProgressStep]:
-        handle = self._handle(self.run_id)
-        try:
-            return await handle.query(
-                "steps", result_type=list[ProgressStep], rpc_timeout=RPC_TIMEOUT
-            )
-        except WorkflowQueryFailedError:
-            # A failover started by a worker from before the `steps` query: text, unmarked.
-            texts: list[str] = await handle.query("progress", rpc_timeout=RPC_TIMEOUT)
-            return [ProgressStep(text=t) for t in texts]
-
-    async def _heartbeat(self, activity_id: str, payloads: Any) -> None:
-        decoded = await self._client.data_converter.decode(list(payloads))
-        details = decoded[-1] if decoded else None
-        if not isinstance(details, dict):
+    async def _heartbeat(self, payloads: Any) -> None:
+        decoded = await self._client.data_converter.decode(
+            list(payloads), [PropagationProgress] * len(payloads)
+        )
+        beat = decoded[-1] if decoded else None
+        if not isinstance(beat, PropagationProgress):
             return
-        if activity_id not in self._propagation_inputs:
-            await self._read_propagation_history()
-        inp = self._propagation_inputs.get(activity_id, {})
-        for nameserver, ok in details.items():
-            if nameserver == "provider_live":
-                if ok:
-                    self._show_nameserver(inp, PROVIDER, True, final=False)
-            elif ok:
-                self._show_nameserver(inp, nameserver, True, final=False)
-
-    async def _propagation_results(self) -> bool:
-        """Show every finished propagation check's answers; False if none could be read."""
-        try:
-            results = await self._read_propagation_history()
-        except RPCError:
-            return False
-        for activity_id, result in results:
-            inp = self._propagation_inputs.get(activity_id, {})
-            for nameserver, ok in (result.get("nameservers") or {}).items():
-                self._show_nameserver(inp, nameserver, bool(ok), final=True)
-            if result.get("provider_live") is not None:
-                self._show_nameserver(inp, PROVIDER, bool(result["provider_live"]), final=True)
-        return bool(results)
-
-    async def _read_propagation_history(self) -> list[tuple[str, dict[str, Any]]]:
-        """Learn each verify_propagation activity's input; return the results of those done."""
-        scheduled: dict[int, str] = {}
-        done: list[tuple[str, dict[str, Any]]] = []
-        convert = self._client.data_converter
-        async for event in self._handle(self.run_id).fetch_history_events(rpc_timeout=RPC_TIMEOUT):
-            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                attrs = event.activity_task_scheduled_event_attributes
-                if attrs.activity_type.name != PROPAGATION_ACTIVITY:
-                    continue
-                scheduled[event.event_id] = attrs.activity_id
-                if attrs.activity_id not in self._propagation_inputs:
-                    args = await convert.decode(list(attrs.input.payloads))
-                    first = args[0] if args else None
-                    self._propagation_inputs[attrs.activity_id] = (
-                        first if isinstance(first, dict) else {}
-                    )
-            elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-                completed = event.activity_task_completed_event_attributes
-                activity_id = scheduled.get(completed.scheduled_event_id)
-                if activity_id is None:
-                    continue
-                values = await convert.decode(list(completed.result.payloads))
-                if values and isinstance(values[0], dict):
-                    done.append((activity_id, values[0]))
-        return done
+        said = [(ns, False, ok) for ns, ok in beat.nameservers.items()]
+        if beat.provider_live:
+            said.append((beat.provider, True, True))
+        for source, by_provider, ok in said:
+            if ok:
+                confirmation = Confirmation(
+                    domain=beat.domain,
+                    expected_ip=beat.expected_ip,
+                    source=source,
+                    by_provider=by_provider,
+                    ok=True,
+                )
+                self._show_confirmation(confirmation, final=False)
 
 
 async def run_operation(
@@ -241,19 +184,14 @@ async def run_operation(
     poll_seconds: float = POLL_SECONDS,
     began: float | None = None,
 ) -> FailoverResult:
-    """Ask the site's monitor for a failover or failback (its ``request_<direction>`` update) and
-    report its progress through ``emit`` until the update returns. Raises what the update
-    raises (``WorkflowUpdateFailedError`` when refused, ``RPCError``)."""
-    monitor = client.get_workflow_handle(monitor_workflow_id(site))
+    """Ask the site's monitor for a failover or failback and report its progress through
+    ``emit`` until it returns. Raises what ``MonitorClient`` raises (``PolicyRefusal`` when
+    refused, ``MonitorUnavailable`` when the monitor does not answer)."""
+    monitor = MonitorClient(client, site)
     watch = OperationWatch(client, failover_workflow_id(site), emit, began=began)
     await watch.begin()
-    update = await monitor.start_update(
-        f"request_{direction}",
-        request,
-        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-        result_type=FailoverResult,
-    )
-    outcome = asyncio.ensure_future(update.result())
+    update = await monitor.start_request(direction, request)
+    outcome = asyncio.ensure_future(monitor.result(update))
     try:
         while not outcome.done():
             # Watching is best effort: a query that fails now may answer on the next poll,
@@ -266,7 +204,6 @@ async def run_operation(
             outcome.cancel()
     result = outcome.result()
     await watch.finish()
-    assert isinstance(result, FailoverResult)
     return result
 
 
@@ -274,38 +211,8 @@ async def current_steps(client: Client, workflow_id: str) -> list[str] | None:
     """The steps so far of the latest run of ``workflow_id`` (the running operation)."""
     try:
         steps: list[str] = await client.get_workflow_handle(workflow_id).query(
-            "progress", rpc_timeout=RPC_TIMEOUT
+            names.PROGRESS_QUERY, rpc_timeout=RPC_TIMEOUT
         )
     except (RPCError, TimeoutError):
         return None
     return steps
-
-
-async def run_ids(client: Client, workflow_id: str) -> list[tuple[datetime, str]]:
-    """(start time, run id) of every run of ``workflow_id`` still kept by the server."""
-    runs = []
-    query = f"WorkflowId = '{workflow_id}'"
-    async for execution in client.list_workflows(query, rpc_timeout=RPC_TIMEOUT):
-        runs.append((execution.start_time, execution.run_id))
-    return sorted(runs)
-
-
-def match_runs(
-    items: list[dict[str, Any]], runs: list[tuple[datetime, str]], *, within: float = 30
-) -> None:
-    """Give each history item (``operation_summary``) the run id of the run that started first
-    at or after it (the monitor records an operation, then starts its run). Operations of a site
-    never overlap, so each run matches one item at most."""
-    free = list(runs)
-    for item in items:
-        if item.get("run_id"):
-            continue
-        started = item.get("started_at")
-        if not started:
-            continue
-        at = datetime.fromisoformat(started)
-        candidates = [(t, r) for t, r in free if -1 <= (t - at).total_seconds() <= within]
-        if candidates:
-            chosen = min(candidates)
-            item["run_id"] = chosen[1]
-            free.remove(chosen)

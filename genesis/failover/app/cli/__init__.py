@@ -9,35 +9,22 @@ confirm): on stdout before the summary, or on stderr with ``--json`` so stdout s
 document. Colour only on a terminal, never with NO_COLOR set. Ctrl-C while watching stops the
 watching, not the operation (exit 130).
 
-Modules: ``arguments`` (the parser and its validators), ``local`` (commands that need no
-Temporal: validate, check, dev, worker, codec-server), ``monitor`` (commands that talk to the
-monitor: status, history, failover, failback, drill), ``output`` (printing the answer; the
-exit-1 error).
+Modules: ``arguments`` (the parser and its validators), ``check`` (every probe once, without
+Temporal), ``process`` (commands that build or run the worker here: validate, dev, worker,
+codec-server), ``monitor`` (commands that talk to the monitor: status, history, failover,
+failback, drill, replay), ``output`` (printing the answer; the exit-1 error).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from genesis.failover.app.cli.arguments import DEFAULT_CONFIG, build_parser
-from genesis.failover.app.cli.local import (
-    cmd_check,
-    cmd_codec_server,
-    cmd_dev,
-    cmd_validate,
-    cmd_worker,
-)
-from genesis.failover.app.cli.monitor import (
-    _operation,
-    cmd_drill,
-    cmd_history,
-    cmd_replay,
-    cmd_status,
-)
 from genesis.failover.app.cli.output import OperationFailed
 from genesis.failover.domain.config import FailoverConfig, load_config
 from genesis.failover.domain.errors import ConfigError, FailoverError
@@ -51,20 +38,29 @@ __all__ = [
     "main",
 ]
 
+Command = Callable[[argparse.Namespace, FailoverConfig], int]
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, FailoverConfig], int]] = {
-    "validate": cmd_validate,
-    "check": cmd_check,
-    "dev": cmd_dev,
-    "worker": cmd_worker,
-    "status": cmd_status,
-    "failover": _operation("failover"),
-    "failback": _operation("failback"),
-    "history": cmd_history,
-    "drill": cmd_drill,
-    "replay": cmd_replay,
-    "codec-server": cmd_codec_server,
+# Each command's module and function, imported when the command runs: the one lazy import of
+# the CLI, so that `check`, `--help` and a bad argument answer without loading the Temporal SDK.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("process", "cmd_validate"),
+    "check": ("check", "cmd_check"),
+    "dev": ("process", "cmd_dev"),
+    "worker": ("process", "cmd_worker"),
+    "status": ("monitor", "cmd_status"),
+    "failover": ("monitor", "cmd_failover"),
+    "failback": ("monitor", "cmd_failback"),
+    "history": ("monitor", "cmd_history"),
+    "drill": ("monitor", "cmd_drill"),
+    "replay": ("monitor", "cmd_replay"),
+    "codec-server": ("process", "cmd_codec_server"),
 }
+
+
+def command(name: str) -> Command:
+    module, function = COMMANDS[name]
+    found: Command = getattr(importlib.import_module(f"{__name__}.{module}"), function)
+    return found
 
 
 def _hooks_importable_from(config_path: Path) -> None:
@@ -80,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         _hooks_importable_from(Path(args.config))
-        return COMMANDS[args.command](args, config)
+        return command(args.command)(args, config)
     except ConfigError as exc:
         print(f"genesis-failover: {exc}", file=sys.stderr)
         return 2

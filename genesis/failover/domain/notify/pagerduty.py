@@ -31,21 +31,20 @@ DEDUP_KEY_LIMIT = 255
 
 def _custom_details(event: NotificationEvent) -> dict[str, Any]:
     details: dict[str, Any] = {"what_happened": what_happened(event.kind), "event": event.kind}
-    for name in (
-        "direction",
-        "trigger",
-        "reason",
-        "check_name",
-        "from_ip",
-        "to_ip",
-        "outcome",
-        "duration_seconds",
-        "workflow_id",
-        "error",
-    ):
-        value = getattr(event, name)
-        if value is not None:
-            details[name] = value
+    op = event.operation
+    said: dict[str, Any] = {
+        "direction": op.direction if op else None,
+        "trigger": op.trigger if op else None,
+        "reason": op.reason if op else event.reason,
+        "check_name": event.check_name,
+        "from_ip": op.from_ip if op else None,
+        "to_ip": op.to_ip if op else None,
+        "outcome": event.outcome,
+        "duration_seconds": event.duration_seconds,
+        "workflow_id": event.workflow_id,
+        "error": event.error,
+    }
+    details.update({name: value for name, value in said.items() if value is not None})
     if event.records:
         details["records"] = list(event.records)
     return details

@@ -54,16 +54,14 @@ def utc_iso(moment: datetime) -> str:
 def facts(event: NotificationEvent) -> list[tuple[str, str]]:
     """(label, value) for every field the event has, in reading order. Records and the error,
     which can be long, are left to each channel's layout."""
+    op = event.operation
     rows: list[tuple[str, str | None]] = [
         ("Site", event.site),
-        ("Direction", event.direction),
-        ("Trigger", event.trigger),
-        ("Reason", event.reason),
+        ("Direction", op.direction if op else None),
+        ("Trigger", op.trigger if op else None),
+        ("Reason", op.reason if op else event.reason),
         ("Check", event.check_name),
-        (
-            "From -> to",
-            f"{event.from_ip} -> {event.to_ip}" if event.from_ip and event.to_ip else None,
-        ),
+        ("From -> to", f"{op.from_ip} -> {op.to_ip}" if op else None),
         ("Outcome", event.outcome),
         (
             "Duration",

@@ -1,58 +1,32 @@
-"""Commands without Temporal: validate, check, dev and worker, and the log they write."""
+"""Commands that build or run the worker here: validate (builds what the worker builds, with its
+secrets), dev, worker, codec-server; and the log they write."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
+import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from genesis.failover.app import render
 from genesis.failover.app.cli.output import OperationFailed, _print
+from genesis.failover.app.dev import run_dev
 from genesis.failover.domain.config import FailoverConfig
+from genesis.failover.temporal.codec_server import serve
+from worker.main import build_site_clients, run_worker
 
 
 def cmd_validate(args: argparse.Namespace, config: FailoverConfig) -> int:
-    from worker.main import build_site_clients
-
     # Build what the worker builds: hooks, notification channels, providers, with their secrets.
     asyncio.run(build_site_clients(config, os.environ).aclose())
     _print(args, config.model_dump(mode="json"), lambda _: render.config_summary(config))
     return 0
 
 
-def cmd_check(args: argparse.Namespace, config: FailoverConfig) -> int:
-    from genesis.failover.domain.probes import run_probes
-
-    results = asyncio.run(run_probes(list(config.checks), origin="cli"))
-    critical = {c.name: c.critical for c in config.checks}
-    data = [r.model_dump(mode="json") for r in results]
-
-    def text(_: Any) -> str:
-        return render.table(
-            ["CHECK", "RESULT", "LATENCY", "ERROR"],
-            [
-                [
-                    r.check_name,
-                    render.paint("ok", "green") if r.healthy else render.paint("FAIL", "red"),
-                    f"{r.latency_ms:.1f}ms",
-                    r.error or "-",
-                ]
-                for r in results
-            ],
-        )
-
-    _print(args, data, text)
-    return 0 if all(r.healthy for r in results if critical[r.check_name]) else 1
-
-
 def cmd_dev(args: argparse.Namespace, config: FailoverConfig) -> int:
-    import logging
-
-    from genesis.failover.app.dev import run_dev
-
     # Warnings and errors only: dev's own lines (addresses, commands) must stay readable.
     _log_to_stderr(logging.WARNING)
 
@@ -72,19 +46,12 @@ def cmd_dev(args: argparse.Namespace, config: FailoverConfig) -> int:
 def _log_to_stderr(level: int) -> None:
     """The worker's log (a missing search attribute, a probe batch lost, each failover's
     outcome) with timestamps, for journald or a terminal."""
-    import logging
-
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
 
 
 def cmd_worker(args: argparse.Namespace, config: FailoverConfig) -> int:
-    import logging
-    import signal
-
-    from worker.main import run_worker
-
     _log_to_stderr(logging.INFO)
 
     log = logging.getLogger("genesis.failover.worker")
@@ -122,8 +89,6 @@ def cmd_worker(args: argparse.Namespace, config: FailoverConfig) -> int:
 
 def cmd_codec_server(args: argparse.Namespace, config: FailoverConfig) -> int:
     """Decode (and encode) encrypted payloads for the Web UI and `temporal --codec-endpoint`."""
-    from genesis.failover.temporal.codec_server import serve
-
     try:
         return serve(config, args.host, args.port, origins=args.origin)
     except OSError as exc:  # the port is taken, the address is not this machine's
