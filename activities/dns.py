@@ -7,6 +7,9 @@ fix is raised, and Temporal retries it (after a provider's Retry-After when it s
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
 from temporalio import activity
 
 from activities._heartbeat import beating
@@ -22,8 +25,10 @@ from activities.payloads import (
 from genesis.failover.domain.dns import DNSProvider, DNSProviders, watch_propagation
 from genesis.failover.domain.dns.base import canonical_values
 from genesis.failover.domain.errors import DNSError, FailoverError
-from genesis.failover.domain.models import RecordSwitch, TtlOutcome
+from genesis.failover.domain.models import RecordRef, RecordSwitch, TtlOutcome
 from genesis.failover.temporal.errors import to_application_error
+
+T = TypeVar("T")
 
 
 class DnsActivities:
@@ -47,15 +52,9 @@ class DnsActivities:
         reading = RecordReading(
             domain=rec.domain, record_type=rec.record_type, provider=provider.name
         )
-        try:
-            current = await beating(
-                provider.read_record(rec.domain, rec.record_type),
-                lambda: {"record": rec.domain},
-            )
-        except DNSError as exc:
-            if exc.retryable:
-                raise to_application_error(exc) from None
-            return reading.model_copy(update={"error": str(exc)})
+        current = await _settled(provider.read_record(rec.domain, rec.record_type), rec)
+        if isinstance(current, DNSError):
+            return reading.model_copy(update={"error": str(current)})
         values = canonical_values(rec.record_type, current.values)
         return reading.model_copy(update={"values": values, "ttl": current.ttl})
 
@@ -63,31 +62,25 @@ class DnsActivities:
     async def switch_dns(self, inp: SwitchDnsInput) -> RecordSwitch:
         rec = inp.record
         provider = self._provider(rec.provider)
-        try:
-            # Heartbeating: a worker lost mid-switch is noticed within the heartbeat timeout
-            # (workflows/retries.py), not after the switch's whole start-to-close timeout.
-            return await beating(
-                provider.switch_record(
-                    rec.domain,
-                    rec.record_type,
-                    inp.from_ip,
-                    inp.to_ip,
-                    ttl=rec.ttl,
-                    force=inp.force,
-                    dry_run=inp.dry_run,
-                ),
-                lambda: {"record": rec.domain},
-            )
-        except DNSError as exc:
-            if exc.retryable:
-                raise to_application_error(exc) from None
+        switch = provider.switch_record(
+            rec.domain,
+            rec.record_type,
+            inp.from_ip,
+            inp.to_ip,
+            ttl=rec.ttl,
+            force=inp.force,
+            dry_run=inp.dry_run,
+        )
+        done = await _settled(switch, rec)
+        if isinstance(done, DNSError):
             return RecordSwitch.not_moved(
-                exc,
+                done,
                 domain=rec.domain,
                 record_type=rec.record_type,
                 provider=provider.name,
                 target=inp.to_ip,
             )
+        return done
 
     @activity.defn(name="set_record_ttl")
     async def set_record_ttl(self, inp: SetTtlInput) -> TtlOutcome:
@@ -96,21 +89,12 @@ class DnsActivities:
         outcome = TtlOutcome(
             domain=rec.domain, record_type=rec.record_type, provider=provider.name, step=inp.step
         )
-        try:
-            change = await beating(  # a TTL write is a DNS write: heartbeat as the switch does
-                provider.set_ttl(
-                    rec.domain,
-                    rec.record_type,
-                    inp.ttl,
-                    expected=inp.expected,
-                    dry_run=inp.dry_run,
-                ),
-                lambda: {"record": rec.domain},
-            )
-        except DNSError as exc:
-            if exc.retryable:
-                raise to_application_error(exc) from None
-            return outcome.model_copy(update={"error": str(exc)})
+        write = provider.set_ttl(
+            rec.domain, rec.record_type, inp.ttl, expected=inp.expected, dry_run=inp.dry_run
+        )
+        change = await _settled(write, rec)
+        if isinstance(change, DNSError):
+            return outcome.model_copy(update={"error": str(change)})
         return outcome.model_copy(
             update={
                 "ttl_before": change.ttl_before,
@@ -159,3 +143,16 @@ class DnsActivities:
             polls=outcome.polls,
             error=outcome.error,
         )
+
+
+async def _settled(work: Coroutine[Any, Any, T], rec: RecordRef) -> T | DNSError:
+    """``work``, heartbeating: a worker lost mid-write is noticed within the heartbeat timeout
+    (workflows/retries.py), not after the whole start-to-close timeout. A DNS error a retry can
+    fix is raised for Temporal to retry (after the provider's Retry-After); any other is
+    returned, for the activity to report as data."""
+    try:
+        return await beating(work, lambda: {"record": rec.domain})
+    except DNSError as exc:
+        if exc.retryable:
+            raise to_application_error(exc) from None
+        return exc

@@ -15,7 +15,7 @@ most the notification deadline) so it can say what was sent.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -70,6 +70,8 @@ class FailoverWorkflow:
             propagation_timeout_seconds=inp.propagation.timeout_seconds,
         )
         self._steps: list[ProgressStep] = []
+        self._started = workflow.now()
+        self._ctx = inp.hook_context(workflow.info().workflow_id)
         # A dry run tells nobody: it changes nothing, and a drill must not page the on-call.
         self._notes = Notifications(inp.notifications)
 
@@ -85,13 +87,11 @@ class FailoverWorkflow:
 
     @workflow.run
     async def run(self, inp: FailoverInput) -> FailoverResult:
-        started = workflow.now()
         info = workflow.info()
-        self._ctx = inp.hook_context(info.workflow_id)
         if not inp.dry_run:
             self._notes.send(
                 events.operation_started(
-                    inp, workflow_id=info.workflow_id, run_id=info.run_id, now=started
+                    inp, workflow_id=info.workflow_id, run_id=info.run_id, now=self._started
                 )
             )
         for step in (
@@ -109,7 +109,7 @@ class FailoverWorkflow:
             await self._run_hooks("on_failure")
         # A planned failover puts the TTLs it lowered back, whatever happened since.
         await ttl.restore(inp, self._run.ttl_changes, self._ttl_step)
-        return await self._finish(decide_outcome(self._run), started)
+        return await self._finish(decide_outcome(self._run))
 
     # --- the steps, in order --------------------------------------------------------------------
 
@@ -193,7 +193,7 @@ class FailoverWorkflow:
         for spec in self._inp.hooks_of(phase):
             await self._run_hook(spec)
 
-    async def _finish(self, verdict: Verdict, started: datetime) -> FailoverResult:
+    async def _finish(self, verdict: Verdict) -> FailoverResult:
         inp, run = self._inp, self._run
         good = verdict.outcome == "succeeded" or (verdict.outcome == "dry_run" and verdict.success)
         error = f": {verdict.error}" if verdict.error else ""
@@ -211,7 +211,7 @@ class FailoverWorkflow:
             workflow_id=info.workflow_id,
             outcome=verdict.outcome,
             success=verdict.success,
-            started_at=started,
+            started_at=self._started,
             finished_at=workflow.now(),
             error=verdict.error,
             records=run.records,

@@ -27,14 +27,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.payloads import ProbeBatchInput, ReadRecordInput
     from activities.probes import ProbeActivities
     from genesis.failover.domain import policy
-    from genesis.failover.domain.config import CheckConfig, config_error_from
-    from genesis.failover.domain.errors import ConfigError, PolicyRefusal
+    from genesis.failover.domain.config import config_error_from
+    from genesis.failover.domain.errors import PolicyRefusal
     from genesis.failover.domain.models import (
         Direction,
         FailoverResult,
         NotificationOutcome,
         OperationRequest,
-        operation_request,
     )
     from genesis.failover.domain.notify import events
     from genesis.failover.domain.plan import MonitorInput, MonitorPlan
@@ -46,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         build_status,
         details_markdown,
         operation_summary,
+        probe_summary,
     )
     from genesis.failover.temporal import names
     from genesis.failover.temporal.errors import to_application_error
@@ -184,7 +184,7 @@ class MonitorWorkflow:
                 ),
                 # A failed probe is data, not an error: nothing to retry.
                 retry_policy=RetryPolicy(maximum_attempts=1),
-                summary=_probe_summary(checks),
+                summary=probe_summary(checks),
             )
             now = workflow.now()
             for health in policy.count_probes(self._state, checks, result.results, now):
@@ -269,25 +269,14 @@ class MonitorWorkflow:
     # typo would vanish without a trace. Parsed here, it is refused where it can be read: in
     # status (``last_refusal``, reason ``bad_payload``) and as the update's error.
 
-    def _decide_manual(
+    def _decide(
         self, direction: Direction, payload: object
     ) -> tuple[OperationRequest | None, Decision]:
         now = workflow.now()
-        try:
-            req = operation_request(payload, direction)
-        except ConfigError as bad:
-            return None, Decision(allowed=False, reason="bad_payload", message=str(bad), at=now)
-        return req, policy.decide_manual(
-            self._state,
-            self._plan.policy,
-            now,
-            direction=direction,
-            dry_run=req.dry_run,
-            force=req.force,
-        )
+        return policy.decide_request(self._state, self._plan.policy, now, direction, payload)
 
     async def _manual(self, direction: Direction, payload: object) -> FailoverResult:
-        req, decision = self._decide_manual(direction, payload)
+        req, decision = self._decide(direction, payload)
         if req is None or not decision.allowed:
             raise Refused(decision)
         reason = req.reason if direction == "failover" else (req.reason or "manual failback")
@@ -317,7 +306,7 @@ class MonitorWorkflow:
             raise _rejection(refused.decision) from None
 
     def _reject_unless_allowed(self, direction: Direction, payload: object) -> None:
-        _, decision = self._decide_manual(direction, payload)
+        _, decision = self._decide(direction, payload)
         if not decision.allowed:
             raise _rejection(decision)
 
@@ -401,15 +390,6 @@ class MonitorWorkflow:
         self._state.notifications.record(outcome)
         self._notes.forget_finished()
         self._wake = True
-
-
-def _probe_summary(checks: list[CheckConfig]) -> str:
-    """ "probe primary_api (http https://...)": which check, against what (a batch names its
-    checks only: a hundred targets would not fit a line)."""
-    if len(checks) == 1:
-        c = checks[0]
-        return f"probe {c.name} ({c.check_type} {c.target})"[:200]
-    return f"probe {len(checks)} checks: {', '.join(c.name for c in checks)}"[:200]
 
 
 def _rejection(decision: Decision) -> Exception:

@@ -15,11 +15,16 @@ from genesis.failover.domain.models import FailoverResult, RecordSwitch
 
 def _why(r: FailoverResult) -> str:
     error = r.error or f"outcome {r.outcome}"
-    if error.startswith("would abort: "):
-        return f"{r.direction} would abort: {error.removeprefix('would abort: ')}"
     if r.outcome == "aborted":
         return f"{r.direction} would abort: {error}"
+    if r.outcome == "dry_run" and _gates_said_no(r):
+        return f"{r.direction} {error}"  # the dry run's own words: "would abort: <the gate>"
     return f"{r.direction} would fail: {error}"
+
+
+def _gates_said_no(r: FailoverResult) -> bool:
+    """A gate failed and nothing else did: a real run would have aborted at the gates."""
+    return any(not g.ok for g in r.gates) and not any(rec.broken for rec in r.records)
 
 
 def problems(failover: FailoverResult, failback: FailoverResult) -> list[str]:

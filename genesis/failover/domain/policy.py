@@ -10,7 +10,14 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from genesis.failover.domain.config import CheckConfig, PolicySettings
-from genesis.failover.domain.models import Direction, GateResult, ProbeResult
+from genesis.failover.domain.errors import ConfigError
+from genesis.failover.domain.models import (
+    Direction,
+    GateResult,
+    OperationRequest,
+    ProbeResult,
+    operation_request,
+)
 from genesis.failover.domain.state import CheckHealth, Decision, SiteState
 
 DAY = timedelta(hours=24)
@@ -238,6 +245,21 @@ def decide_manual(
         # hour ago: failing back to it now risks a second outage and a second failover.
         return _no("healthy_window", f"{window.detail}; use force to override", now)
     return Decision(allowed=True, reason="manual", message="manual failback", at=now)
+
+
+def decide_request(
+    state: SiteState, policy: PolicySettings, now: datetime, direction: Direction, payload: object
+) -> tuple[OperationRequest | None, Decision]:
+    """An operator's signal or update payload, parsed and decided. One that does not parse is
+    refused (``bad_payload``, naming the field and the value), never dropped unseen."""
+    try:
+        req = operation_request(payload, direction)
+    except ConfigError as bad:
+        return None, _no("bad_payload", str(bad), now)
+    decision = decide_manual(
+        state, policy, now, direction=direction, dry_run=req.dry_run, force=req.force
+    )
+    return req, decision
 
 
 def healthy_window_gate(state: SiteState, policy: PolicySettings, now: datetime) -> GateResult:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from genesis.failover.domain import policy
-from genesis.failover.domain.config import PolicySettings
+from genesis.failover.domain.config import CheckConfig, PolicySettings
 from genesis.failover.domain.models import FailoverInput
 from genesis.failover.domain.plan import MonitorPlan
 from genesis.failover.domain.state import CheckHealth, OperationRecord, SiteState
@@ -176,3 +176,12 @@ def build_status(
         "notifications": state.notifications.model_dump(mode="json"),
         "as_of": _iso(now),
     }
+
+
+def probe_summary(checks: list[CheckConfig]) -> str:
+    """ "probe primary_api (http https://...)": which check, against what (a batch names its
+    checks only: a hundred targets would not fit a line)."""
+    if len(checks) == 1:
+        c = checks[0]
+        return f"probe {c.name} ({c.check_type} {c.target})"[:200]
+    return f"probe {len(checks)} checks: {', '.join(c.name for c in checks)}"[:200]
