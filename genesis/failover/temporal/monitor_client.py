@@ -37,6 +37,10 @@ UPDATES: dict[Direction, str] = {
     "failover": names.REQUEST_FAILOVER_UPDATE,
     "failback": names.REQUEST_FAILBACK_UPDATE,
 }
+SIGNALS: dict[Direction, str] = {
+    "failover": names.MANUAL_FAILOVER_SIGNAL,
+    "failback": names.MANUAL_FAILBACK_SIGNAL,
+}
 
 
 class MonitorClient:
@@ -85,6 +89,11 @@ class MonitorClient:
         except RPCError as exc:
             raise self._unavailable(exc) from None
 
+    async def send_request(self, direction: Direction, req: OperationRequest) -> None:
+        """The signal form (`temporal workflow signal --name manual_failover`): nothing comes
+        back; a refusal is kept in the monitor's status (``last_refusal``)."""
+        await self._answer(self.handle.signal(SIGNALS[direction], req))
+
     async def result(self, update: WorkflowUpdateHandle[FailoverResult]) -> FailoverResult:
         try:
             return await update.result()
@@ -113,7 +122,7 @@ class MonitorClient:
         )
 
     async def apply_plan(self, plan: MonitorPlan) -> None:
-        await self.handle.signal(names.APPLY_PLAN_SIGNAL, plan)
+        await self._answer(self.handle.signal(names.APPLY_PLAN_SIGNAL, plan))
 
     # --- one translation of "the monitor did not answer" ----------------------------------------
 
