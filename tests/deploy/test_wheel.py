@@ -8,6 +8,7 @@ The wheel is built here, as pip builds it for the image, and its file list read.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,6 +20,13 @@ LAB = {"__init__.py", "_proc.py", "bind9.py", "http_target.py", "ports.py", "tem
 
 
 def build_wheel(out: Path) -> list[str]:
+    # From a copy of what the Dockerfile copies: the build writes build/ beside its sources.
+    source = out / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    for room in ("genesis", "activities", "workflows", "worker"):
+        shutil.copytree(ROOT / room, source / room, ignore=shutil.ignore_patterns("__pycache__"))
     done = subprocess.run(
         [
             sys.executable,
@@ -29,7 +37,7 @@ def build_wheel(out: Path) -> list[str]:
             "--quiet",
             "--wheel-dir",
             str(out),
-            str(ROOT),
+            str(source),
         ],
         capture_output=True,
         text=True,
