@@ -18,7 +18,6 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
-from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities import (
@@ -49,24 +48,6 @@ from workflows.monitor import MonitorWorkflow
 log = logging.getLogger("genesis.failover.worker")
 
 WORKFLOWS: Sequence[type] = (MonitorWorkflow, FailoverWorkflow)
-
-
-async def connect(
-    address: str,
-    namespace: str,
-    *,
-    runtime: Runtime | None = None,
-    converter: DataConverter = pydantic_data_converter,
-) -> Client:
-    """A plaintext client (the dev server); a configured site connects with
-    ``genesis.failover.temporal.connection.connect_temporal`` (TLS, API key, waiting for the
-    server).
-    ``runtime``: the one serving the worker's metrics (worker/metrics.py); None: the SDK's.
-    ``converter``: ``genesis.failover.temporal.converter.data_converter`` for the site
-    (encryption)."""
-    return await Client.connect(
-        address, namespace=namespace, data_converter=converter, runtime=runtime
-    )
 
 
 # The SDK's own default is 0: SIGTERM would cancel a DNS switch or a hook mid-way. What is still
